@@ -1,4 +1,19 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.ts';
+import { registerBundle } from './bundle.ts';
+import { registerDemo } from './demo.ts';
+import { registerKeygen } from './keygen.ts';
+import { registerModels } from './models.ts';
+import { registerSimulate } from './simulate.ts';
+import { registerTrust } from './trust.ts';
 
 /** Every command group of the `vigil` CLI; each lives in its own file under scripts/cli/. */
-export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [];
+export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
+  registerSimulate,
+  registerModels,
+  registerKeygen,
+  registerTrust,
+  registerBundle,
+  registerDemo,
+  registerBench,
+];
