@@ -1,0 +1,20 @@
+export type PipelineErrorCode =
+  | 'UNKNOWN_STREAM' // samples for a stream that was never opened
+  | 'DUPLICATE_STREAM' // a stream id opened twice
+  | 'NO_MODEL_FOR_SENSOR' // no active model consumes this sensor kind
+  | 'RATE_MISMATCH' // declared rate outside the manifest's tolerance
+  | 'CHANNEL_MISMATCH' // wrong number of channels
+  | 'BAD_FRAME' // empty, ragged, oversized or non-finite metadata
+  | 'OUT_OF_ORDER' // counters went backwards or overlap what was already received
+  | 'TOO_MANY_STREAMS'; // the gateway's stream limit is reached
+
+export class PipelineError extends Error {
+  constructor(
+    readonly code: PipelineErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PipelineError';
+  }
+}

@@ -1,0 +1,88 @@
+// What the pipeline returns for every window. The status is a tagged union so that a fallback can
+// never be mistaken for a model output (DESIGN.md, "Safety first").
+import type { BackendKind } from '../inference/backend.ts';
+
+/** Why the model's output was not used for a window. */
+export type FallbackReason =
+  | 'QUALITY_NAN' // NaN or Inf samples (beyond missing ones)
+  | 'QUALITY_RANGE' // values outside the channel's physical range
+  | 'QUALITY_FLATLINE'
+  | 'QUALITY_CLIPPING'
+  | 'QUALITY_MISSING' // too many missing samples (gaps)
+  | 'QUALITY_RATE_JITTER'
+  | 'QUALITY_SENSOR_FLAG' // e.g. lead-off reported by the firmware
+  | 'QUALITY_SQI' // a signal quality index outside its bounds
+  | 'QUALITY_MOTION' // PPG window during too much accelerometer activity
+  | 'OOD_SUPPORT' // features outside the reference profile's support
+  | 'OOD_DISTANCE' // features too far from the reference
+  | 'FEATURES_INVALID' // preprocessing produced no usable features
+  | 'INFERENCE_ERROR'
+  | 'DEADLINE_MISS'
+  | 'MODEL_REVOKED' // the active bundle was revoked: the declared fallback runs instead
+  | 'OUTPUTS_SUPPRESSED'; // a drift alarm's declared safe action
+
+/** What the declared fallback policy produced instead of a model output. */
+export type FallbackOutput =
+  | { readonly kind: 'suppressed' }
+  | { readonly kind: 'quality-alert'; readonly message: string }
+  | {
+      readonly kind: 'rule';
+      readonly ruleVersion: string;
+      readonly positive: boolean;
+      readonly label: string;
+    };
+
+export type ResultStatus =
+  | {
+      readonly kind: 'ok';
+      readonly score: number;
+      /** Label after thresholds and hysteresis. */
+      readonly label: string;
+      readonly positive: boolean;
+      /** True when post-processing raised an alert on this window (consecutive rule, refractory). */
+      readonly alert: boolean;
+    }
+  | { readonly kind: 'indeterminate'; readonly score: number; readonly reason: 'SCORE_BAND' }
+  | {
+      readonly kind: 'fallback';
+      readonly reason: FallbackReason;
+      /** Plain detail for logs and the black box (never raw samples). */
+      readonly detail: string;
+      readonly output: FallbackOutput;
+    };
+
+export type ResultStatusKind = ResultStatus['kind'];
+
+/** Enough to explain a result months later: which approved configuration produced it. */
+export interface ResultProvenance {
+  readonly bundleId: string;
+  readonly modelFamily: string;
+  readonly modelVersion: string;
+  readonly sequence: number;
+  readonly manifestSha256: string;
+  readonly thresholdsVersion: string;
+  readonly postprocessingVersion: string;
+  readonly qualityPolicyVersion: string;
+  readonly fallbackPolicyVersion: string;
+  readonly runtimeVersion: string;
+  readonly backend: BackendKind;
+}
+
+export interface WindowResult {
+  /** Unique per device: `{streamId}:{windowIndex}:{modelFamily}`. Labels refer to it. */
+  readonly resultId: string;
+  readonly deviceId: string;
+  readonly streamId: string;
+  readonly windowIndex: number;
+  readonly firstCounter: number;
+  readonly lastCounter: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly cohort: string;
+  readonly status: ResultStatus;
+  readonly provenance: ResultProvenance;
+  /** From window complete to result ready. */
+  readonly latencyMs: number;
+  /** True for a shadow candidate's result: never delivered to the firmware. */
+  readonly shadow: boolean;
+}
