@@ -60,6 +60,10 @@ export class Pipeline {
     this.families.delete(family);
   }
 
+  familyNames(): string[] {
+    return [...this.families.keys()].sort();
+  }
+
   family(family: string): FamilyRunners | undefined {
     return this.families.get(family);
   }
