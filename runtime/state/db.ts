@@ -1,0 +1,86 @@
+// The device's state database: one SQLite file in WAL mode with full fsync, so that an acknowledged
+// write survives a power cut (better-sqlite3 is synchronous: a statement returned means committed).
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type StateErrorCode =
+  | 'DB_OPEN_FAILED' // missing directory, unwritable file, not a database
+  | 'DB_CORRUPT' // SQLite reports corruption
+  | 'DB_FULL' // disk full (SQLITE_FULL)
+  | 'DB_READONLY' // the file or directory is not writable
+  | 'DB_WRITE_FAILED' // any other write failure
+  | 'SCHEMA_TOO_NEW'; // written by a newer runtime: refuse rather than guess
+
+export class StateError extends Error {
+  constructor(
+    readonly code: StateErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StateError';
+  }
+}
+
+/** Maps SQLite's error codes onto ours, so callers and the audit log see a stable code. */
+export function stateErrorFrom(error: unknown, action: string): StateError {
+  if (error instanceof StateError) return error;
+  const code = (error as { code?: unknown }).code;
+  const text = typeof code === 'string' ? code : '';
+  if (text.startsWith('SQLITE_FULL'))
+    return new StateError('DB_FULL', `${action}: the disk is full`, { cause: error });
+  if (text.startsWith('SQLITE_READONLY') || text.startsWith('SQLITE_CANTOPEN') || text === 'EACCES') {
+    return new StateError('DB_READONLY', `${action}: the state database is not writable`, { cause: error });
+  }
+  if (text.startsWith('SQLITE_CORRUPT') || text.startsWith('SQLITE_NOTADB')) {
+    return new StateError('DB_CORRUPT', `${action}: the state database is corrupt`, { cause: error });
+  }
+  return new StateError(
+    'DB_WRITE_FAILED',
+    `${action}: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+export type Migration = (db: Database.Database) => void;
+
+/** Opens (creating if needed) a database and applies `migrations` in order, each in a transaction. */
+export function openStateDb(file: string, migrations: readonly Migration[]): Database.Database {
+  let db: Database.Database;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+  } catch (error) {
+    const mapped = stateErrorFrom(error, `opening ${file}`);
+    throw mapped.code === 'DB_WRITE_FAILED'
+      ? new StateError('DB_OPEN_FAILED', mapped.message, { cause: error })
+      : mapped;
+  }
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) {
+      throw new StateError(
+        'SCHEMA_TOO_NEW',
+        `${file} has schema ${version}; this runtime knows ${migrations.length}`,
+      );
+    }
+    for (let next = version; next < migrations.length; next += 1) {
+      const migrate = migrations[next] as Migration;
+      db.transaction(() => {
+        migrate(db);
+        db.pragma(`user_version = ${next + 1}`);
+      })();
+    }
+  } catch (error) {
+    db.close();
+    throw stateErrorFrom(error, `migrating ${file}`);
+  }
+  return db;
+}
