@@ -1,0 +1,51 @@
+// Public API of monitor/stats: pure statistics on plain arrays, shared by the device and the collector.
+// Definitions, bin layout and threshold methods: docs/statistics.md.
+export { StatsError } from './errors.ts';
+export type { StatsErrorCode } from './errors.ts';
+export {
+  betaRegularized,
+  binomialUpperTail,
+  chi2Isf,
+  chi2Ppf,
+  chi2Sf,
+  erfc,
+  gammaP,
+  gammaQ,
+  gammaQuantile,
+  gammaQuantileUpper,
+  kolmogorovIsf,
+  kolmogorovSf,
+  lnGamma,
+  normalCdf,
+  normalQuantile,
+} from './special.ts';
+export {
+  addCountsInto,
+  addRow,
+  addValue,
+  addValues,
+  assertCounts,
+  assertEdges,
+  binIndex,
+  countsLength,
+  createCounts,
+  createMergedCounts,
+  mergeCounts,
+  nanBinIndex,
+  orderedCount,
+  overflowBinIndex,
+  representativePoints,
+  totalCount,
+} from './bins.ts';
+export type { BinCounts, MutableBinCounts } from './bins.ts';
+export {
+  binnedKs,
+  binnedWasserstein,
+  chiSquareGof,
+  jensenShannonDistance,
+  psi,
+  PSI_EPSILON,
+} from './distances.ts';
+export type { ChiSquareResult } from './distances.ts';
+export { driftStatistics, prepareReference } from './drift.ts';
+export type { DriftStatistics, Missingness, PreparedReference, ReferenceBins } from './drift.ts';
