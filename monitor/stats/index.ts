@@ -49,3 +49,24 @@ export {
 export type { ChiSquareResult } from './distances.ts';
 export { driftStatistics, prepareReference } from './drift.ts';
 export type { DriftStatistics, Missingness, PreparedReference, ReferenceBins } from './drift.ts';
+export { SeededRandom } from './random.ts';
+export { asymptoticExponent, DRIFT_STATISTICS, isDriftStatisticName } from './statistics.ts';
+export type { DriftStatisticName } from './statistics.ts';
+export { analyticPValue, analyticThreshold, jsScale, psiScale } from './analyticNull.ts';
+export {
+  calibrateNullThresholds,
+  empiricalPValue,
+  parseNullThresholdTable,
+  simulateNull,
+  simulateNullWith,
+  thresholdAt,
+  upperQuantile,
+} from './monteCarloNull.ts';
+export type {
+  CalibrateNullOptions,
+  NullSample,
+  NullThresholdTable,
+  TableThreshold,
+} from './monteCarloNull.ts';
+export { evaluateDrift, monteCarloPValues, statisticValue } from './evaluate.ts';
+export type { DriftEvaluation, StatisticDecision, ThresholdSource } from './evaluate.ts';

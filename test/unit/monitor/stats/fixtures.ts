@@ -67,6 +67,18 @@ export interface ScipyReference {
     qValues: number[];
     rejected: boolean[];
   }[];
+  readonly null: {
+    readonly edges: number[];
+    readonly proportions: number[];
+    readonly sd: number;
+    readonly cases: {
+      n: number;
+      replicates: number;
+      alpha: number;
+      quantiles: Record<'psi' | 'js' | 'ks' | 'wasserstein' | 'chi2', number>;
+      'fractionPsiAbove0.1': number;
+    }[];
+  };
 }
 
 export const scipy = JSON.parse(readFileSync(path, 'utf8')) as ScipyReference;
