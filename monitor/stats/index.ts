@@ -70,3 +70,23 @@ export type {
 } from './monteCarloNull.ts';
 export { evaluateDrift, monteCarloPValues, statisticValue } from './evaluate.ts';
 export type { DriftEvaluation, StatisticDecision, ThresholdSource } from './evaluate.ts';
+export { poissonInterval, wilsonInterval } from './intervals.ts';
+export type { Interval } from './intervals.ts';
+export { Cusum, PageHinkley, validateCusumConfig, validatePageHinkleyConfig } from './changeDetection.ts';
+export type {
+  ChangeDirection,
+  ChangeSignal,
+  CusumConfig,
+  CusumState,
+  PageHinkleyBaseline,
+  PageHinkleyConfig,
+  PageHinkleyState,
+} from './changeDetection.ts';
+export { calibrateCusum, calibratePageHinkley, generateStream } from './changeCalibration.ts';
+export type {
+  CalibrateCusumOptions,
+  CalibratePageHinkleyOptions,
+  ChangeCalibration,
+  NullStream,
+  Validation,
+} from './changeCalibration.ts';
