@@ -57,3 +57,56 @@ export interface PreprocessingStep {
   readonly output: string;
   readonly params: Readonly<Record<string, unknown>>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compatible extensions (ops library): compile-time shapes and prepared kernels.
+
+/** What compilation knows about a value before any sample arrives. Lengths may differ at run time. */
+export type ValueShape =
+  | {
+      readonly kind: 'signal';
+      readonly rateHz: number;
+      readonly channels: number;
+      /** Samples per channel in a nominal window (from the manifest); kernels accept any length. */
+      readonly length: number;
+    }
+  | { readonly kind: 'events'; readonly rateHz: number; readonly length: number }
+  | { readonly kind: 'series'; readonly unit: string }
+  | { readonly kind: 'features'; readonly names: readonly string[] };
+
+/**
+ * A step bound to its parameters and input shapes. `run` may reuse buffers it owns between calls:
+ * `signal`, `events` and `series` outputs are valid until the next `run` of the same kernel;
+ * `features` outputs are always freshly allocated.
+ */
+export interface OpKernel {
+  run(inputs: readonly OpValue[]): OpValue;
+}
+
+export interface PreparedOp {
+  readonly shape: ValueShape;
+  readonly kernel: OpKernel;
+}
+
+/** Documentation of one parameter (for docs/ops.md and error messages). */
+export interface ParamDoc {
+  readonly name: string;
+  readonly type: string;
+  readonly unit: string | null;
+  /** Default as it appears in a manifest (JSON text), or null when the parameter is required. */
+  readonly default: string | null;
+  readonly description: string;
+}
+
+/** A catalogue entry: the contract above plus what the plan compiler needs. */
+export interface OpImplementation<P = unknown> extends OpDefinition<P> {
+  /** `name@version`. */
+  readonly key: string;
+  /** When true, the last input kind may repeat (at least `inputs.length` inputs). */
+  readonly variadic: boolean;
+  readonly params: readonly ParamDoc[];
+  /** Where the method comes from (paper, standard or reference implementation). */
+  readonly reference: string;
+  /** Checks params against the input shapes (rates, channel counts, names) and binds a kernel. */
+  prepare(shapes: readonly ValueShape[], params: P): PreparedOp;
+}
