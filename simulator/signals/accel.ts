@@ -143,7 +143,7 @@ function rest(ctx: Ctx, start: number, end: number, st: BodyState): void {
   // Small voluntary movements while awake and not lying (weight shifts, gestures).
   const moving = st.posture !== 'lying';
   const gesture = new Ar1(rng, moving ? 0.012 * ctx.vigor : 0.001, 0.9);
-  const arm = new Ar1(rng, moving ? 0.12 : 0.01, 0.98);
+  const arm = new Ar1(rng, moving ? 0.08 : 0.01, 0.99);
   for (let i = start; i < end; i++) {
     body.addD(i, [gesture.next(), gesture.next() * 0.7, gesture.next() * 0.5]);
     body.swing[i] = arm.next();

@@ -148,8 +148,9 @@ function validate(spec: ArtifactSpec): void {
 }
 
 /**
- * Applies artifacts to a copy of the channels. Each artifact draws from its own stream
- * rng.fork(index, kind), so adding one never changes the noise of another.
+ * Applies artifacts to a copy of the channels. Each artifact draws from its own stream keyed by its
+ * kind and its occurrence among artifacts of that kind, so adding an artifact of another kind never
+ * changes the random numbers of the others.
  */
 export function applyArtifacts(
   signal: SampledSignal,
@@ -169,8 +170,14 @@ export function applyArtifacts(
       (a, b) =>
         ARTIFACT_KINDS.indexOf(a.spec.kind) - ARTIFACT_KINDS.indexOf(b.spec.kind) || a.index - b.index,
     );
+  const seen = new Map<ArtifactKind, number>();
+  const occurrence = specs.map((s) => {
+    const k = seen.get(s.kind) ?? 0;
+    seen.set(s.kind, k + 1);
+    return k;
+  });
   for (const { spec, index } of ordered) {
-    const r = rng.fork('artifact', index, spec.kind);
+    const r = rng.fork('artifact', spec.kind, occurrence[index] ?? 0);
     switch (spec.kind) {
       case 'rate-mismatch':
         channels = channels.map((c) => resample(c, spec.epsilon));
@@ -430,7 +437,7 @@ function coupledMotion(acc: MotionSource, rate: number, n: number, perG: number,
     const d = (dyn[k] ?? 0) * (1 - f) + (dyn[Math.min(m - 1, k + 1)] ?? 0) * f;
     const level = Math.sqrt(energy[k] ?? 0);
     value[i] = perG * (d + 0.5 * level * jitter.next());
-    if (level > 0.05) active[i] = 1;
+    if (level > 0.06) active[i] = 1;
   }
   return { value, active };
 }
