@@ -39,6 +39,15 @@ export interface Manifest {
   readonly evidence: EvidenceSummary;
   /** Every file the bundle carries, with exact size and SHA-256 digest. */
   readonly files: readonly FileEntry[];
+  /** Plain-language notes for reviewers: what changed and why (shown by `vigil bundle inspect`). */
+  readonly releaseNotes?: string;
+  /**
+   * Names of extra top-level fields a verifier may ignore when it does not know them (the inverse of
+   * COSE `crit`). Any other unknown field makes the manifest invalid.
+   */
+  readonly optionalFields?: readonly string[];
+  /** The values of those optional fields, as found in the manifest (informational only). */
+  readonly extensions?: Readonly<Record<string, unknown>>;
 }
 
 export interface DeviceClass {
