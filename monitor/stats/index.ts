@@ -90,3 +90,34 @@ export type {
   NullStream,
   Validation,
 } from './changeCalibration.ts';
+export {
+  addLabelled,
+  addUnlabelled,
+  assertScoreBins,
+  createScoreBins,
+  expectedCalibrationError,
+  mergeScoreBinsInto,
+  observedExpected,
+  reliabilityPoints,
+} from './scoreBins.ts';
+export type { ObservedExpected, ReliabilityPoint, ScoreBins, ScoreBinsView } from './scoreBins.ts';
+export {
+  accuracy,
+  addOutcome,
+  assertConfusion,
+  confusionFromScoreBins,
+  EMPTY_CONFUSION,
+  mergeConfusion,
+  positivePredictiveValue,
+  proportion,
+  sensitivity,
+  specificity,
+  thresholdEdgeIndex,
+} from './confusion.ts';
+export type { ConfusionCounts, ProportionEstimate } from './confusion.ts';
+export { cbpeEstimate } from './cbpe.ts';
+export type { CbpeMetric, CbpeResult } from './cbpe.ts';
+export { falseDiscoveryControl } from './fdr.ts';
+export type { FdrMethod, FdrResult } from './fdr.ts';
+export { DEFAULT_LATENCY_BINS, latencyEdges, latencyQuantile } from './latency.ts';
+export type { LatencyBinsSpec, LatencyQuantile } from './latency.ts';
