@@ -18,6 +18,7 @@ export {
   DEFAULT_SAMPLE_SIZES,
   NULL_STATISTICS,
   checkNullModelOptions,
+  nullStatistics,
   nullThresholds,
 } from './nulls.ts';
 export type { NullModelOptions, NullSampleCache, NullStatistic, NullThresholdTable } from './nulls.ts';

@@ -16,15 +16,8 @@
 import { createHash } from 'node:crypto';
 import { seededRng } from '../training/index.ts';
 import { ProfileError } from './errors.ts';
-import {
-  binnedKs,
-  binnedWasserstein,
-  chiSquareStatistic,
-  jsDistance,
-  orderedPart,
-  psi,
-  representativePoints,
-} from './statistics.ts';
+import { dlog } from '../training/index.ts';
+import { orderedPart, representativePoints } from './statistics.ts';
 
 export interface NullModelOptions {
   /** Per-test false-alarm rate. */
@@ -93,6 +86,9 @@ type NullSamples = readonly Uint32Array[];
 /** Reuses simulations between variables with identical reference proportions (one build). */
 export type NullSampleCache = Map<string, NullSamples>;
 
+const BUCKET_BITS = 16;
+const AMBIGUOUS = 0xffff;
+
 function drawSamples(p: Float64Array, options: NullModelOptions, key: string): NullSamples {
   const k = p.length;
   // Cumulative cut points in [0, 2³²]; the last is 2³² so every u lands in a bin.
@@ -102,27 +98,107 @@ function drawSamples(p: Float64Array, options: NullModelOptions, key: string): N
     cum += p[i] ?? 0;
     cut[i] = i === k - 1 ? 4294967296 : Math.floor(Math.min(cum, 1) * 4294967296);
   }
+  // Speed-up only (the mapping is unchanged): the top 16 bits of u decide the bin unless a cut
+  // point falls inside that bucket, in which case the full comparison runs.
+  const buckets = new Uint16Array(1 << BUCKET_BITS);
+  const width = 2 ** (32 - BUCKET_BITS);
+  let bin = 0;
+  for (let j = 0; j < buckets.length; j++) {
+    const lo = j * width;
+    while (lo >= (cut[bin] ?? 0)) bin++;
+    buckets[j] = lo + width - 1 < (cut[bin] ?? 0) ? bin : AMBIGUOUS;
+  }
   const rng = seededRng(options.seed, `profile-null:${key}`);
   const sizes = options.sampleSizes;
   const maxN = sizes[sizes.length - 1] ?? 0;
   const r = options.replicates;
   const out = sizes.map(() => new Uint32Array(r * k));
-  const sample = new Uint32Array(k);
+  const sample = new Int32Array(k);
   for (let rep = 0; rep < r; rep++) {
     sample.fill(0);
     let next = 0;
+    let checkpoint = sizes[0] ?? 0;
     for (let drawn = 1; drawn <= maxN; drawn++) {
       const u = rng.next() >>> 0;
-      let b = 0;
-      while (u >= (cut[b] ?? 0)) b++;
+      let b = buckets[u >>> (32 - BUCKET_BITS)] ?? AMBIGUOUS;
+      if (b === AMBIGUOUS) {
+        b = 0;
+        while (u >= (cut[b] ?? 0)) b++;
+      }
       sample[b] = (sample[b] ?? 0) + 1;
-      if (drawn === sizes[next]) {
+      if (drawn === checkpoint) {
         (out[next] as Uint32Array).set(sample, rep * k);
         next++;
+        checkpoint = sizes[next] ?? 0;
       }
     }
   }
   return out;
+}
+
+/**
+ * All five statistics of one simulated count vector against proportions `p` (sum 1), in one pass
+ * without allocation: the same formulas as statistics.ts (a test checks they agree), inlined
+ * because this runs replicates × sizes times per variable.
+ */
+export function nullStatistics(
+  sample: ArrayLike<number>,
+  p: Float64Array,
+  points: Float64Array,
+  sd: number,
+  epsilon: number,
+  out: Record<NullStatistic, number>,
+): void {
+  const k = p.length;
+  let n = 0;
+  let inSupport = 0;
+  let mass = 0;
+  for (let i = 0; i < k; i++) {
+    const c = sample[i] ?? 0;
+    n += c;
+    if ((p[i] ?? 0) > 0) {
+      inSupport += c;
+      mass += p[i] ?? 0;
+    }
+  }
+  const norm = 1 + k * epsilon;
+  let psiSum = 0;
+  let jsSum = 0;
+  let chi2 = 0;
+  let ks = 0;
+  let w = 0;
+  let cq = 0;
+  let cp = 0;
+  for (let i = 0; i < k; i++) {
+    const c = sample[i] ?? 0;
+    const q = c / n;
+    const pi = p[i] ?? 0;
+    const qt = (q + epsilon) / norm;
+    const pt = (pi + epsilon) / norm;
+    psiSum += (qt - pt) * dlog(qt / pt);
+    const m = 0.5 * (q + pi);
+    if (q > 0) jsSum += q * dlog(q / m);
+    if (pi > 0) {
+      jsSum += pi * dlog(pi / m);
+      if (inSupport > 0) {
+        const expected = (inSupport * pi) / mass;
+        const d = c - expected;
+        chi2 += (d * d) / expected;
+      }
+    }
+    if (i < k - 1) {
+      cq += q;
+      cp += pi;
+      const gap = Math.abs(cq - cp);
+      if (gap > ks) ks = gap;
+      w += gap * ((points[i + 1] ?? 0) - (points[i] ?? 0));
+    }
+  }
+  out.psi = psiSum;
+  out.js = Math.sqrt(Math.min(1, Math.max(0, (0.5 * jsSum) / Math.LN2)));
+  out.ks = ks;
+  out.wasserstein = sd > 0 ? w / sd : 0;
+  out.chi2 = chi2;
 }
 
 /**
@@ -163,14 +239,11 @@ export function nullThresholds(
     wasserstein: new Float64Array(r),
     chi2: new Float64Array(r),
   };
+  const one: Record<NullStatistic, number> = { psi: 0, js: 0, ks: 0, wasserstein: 0, chi2: 0 };
   for (const all of samples) {
     for (let rep = 0; rep < r; rep++) {
-      const sample = all.subarray(rep * k, rep * k + k);
-      values.psi[rep] = psi(sample, p, options.epsilon);
-      values.js[rep] = jsDistance(sample, p);
-      values.ks[rep] = binnedKs(sample, p);
-      values.wasserstein[rep] = sd > 0 ? binnedWasserstein(sample, p, points) / sd : 0;
-      values.chi2[rep] = chiSquareStatistic(sample, p);
+      nullStatistics(all.subarray(rep * k, rep * k + k), p, points, sd, options.epsilon, one);
+      for (const stat of NULL_STATISTICS) values[stat][rep] = one[stat];
     }
     for (const stat of NULL_STATISTICS) thresholds[stat].push(values[stat].sort()[rank] ?? Number.NaN);
   }

@@ -4,11 +4,17 @@ import * as stats from '../../../../monitor/stats/index.ts';
 import {
   ProfileError,
   binCounts,
+  binnedKs,
+  binnedWasserstein,
+  chiSquareStatistic,
+  jsDistance,
+  nullStatistics,
   nullThresholds,
   psi,
   quantileEdges,
   representativePoints,
 } from '../../../../models/profile/index.ts';
+import type { NullStatistic } from '../../../../models/profile/index.ts';
 import type { NullModelOptions, NullSampleCache } from '../../../../models/profile/index.ts';
 import { seededRng } from '../../../../models/training/index.ts';
 
@@ -98,6 +104,25 @@ describe('Monte-Carlo null thresholds', () => {
     const one = nullThresholds(constant, binCounts(constant, [4, 4, 4]), 0, options);
     for (const stat of ['psi', 'js', 'ks', 'wasserstein', 'chi2'] as const) {
       expect(one.thresholds[stat].every((t) => t === 0)).toBe(true);
+    }
+  });
+
+  it('computes in its fused loop exactly the statistics of statistics.ts and monitor/stats', () => {
+    const rng = seededRng(3, 'fused-check');
+    const ref = [0, 0.1, 0.25, 0.05, 0.3, 0.3, 0];
+    const points = representativePoints([0, 1, 2, 4, 8, 9]);
+    const out: Record<NullStatistic, number> = { psi: 0, js: 0, ks: 0, wasserstein: 0, chi2: 0 };
+    for (let t = 0; t < 200; t++) {
+      const sample = ref.map((p) => (p > 0 || t % 3 === 0 ? Math.floor(uniformFloat64(rng) * 40) : 0));
+      if (sample.every((c) => c === 0)) continue;
+      nullStatistics(sample, Float64Array.from(ref), points, 2, 1e-4, out);
+      expect(out.psi).toBeCloseTo(psi(sample, ref), 12);
+      expect(out.js).toBeCloseTo(jsDistance(sample, ref), 12);
+      expect(out.ks).toBeCloseTo(binnedKs(sample, ref), 12);
+      expect(out.wasserstein).toBeCloseTo(binnedWasserstein(sample, ref, points) / 2, 12);
+      expect(out.chi2).toBeCloseTo(chiSquareStatistic(sample, ref), 9);
+      expect(out.chi2).toBeCloseTo(stats.chiSquareGof(sample, ref).statistic, 9);
+      expect(out.psi).toBeCloseTo(stats.psi(sample, ref), 12);
     }
   });
 
