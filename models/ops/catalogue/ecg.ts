@@ -56,7 +56,8 @@ export const panTompkinsOp = defineOp({
       default: 'auto',
     }),
     refine: oneOf(['raw', 'filtered'] as const, {
-      description: 'Final location: extreme of the input within ±25 ms (raw) or of the band-passed signal.',
+      description:
+        'Final location: extreme of the input (averaged over ~20 ms) within ±25 ms (raw), or of the band-passed signal.',
       default: 'raw',
     }),
   },

@@ -8,13 +8,14 @@
 //         1/4 after search-back), THRESHOLD_I1 = NPKI + 0.25 (SPKI − NPKI), THRESHOLD_I2 = ½·I1,
 //         initialised from the first 2 s (max/3, mean/2)
 //   III.B search-back when no QRS for 166 % of the average of the last 8 RR intervals, taking
-//         the largest peak above THRESHOLD_I2 (a monotonic max-queue keeps this linear in time)
+//         the largest peak above THRESHOLD_I2 (a monotonic max-queue keeps this linear in time);
+//         thresholds halved while the rhythm is irregular (an RR outside 92–116 % of the mean)
 //   III.C 200 ms refractory; a peak within 360 ms of the last QRS whose maximal slope is below half
 //         of that QRS's slope is a T wave
 // The paper's parallel threshold set on the filtered signal is not used; the filtered signal
 // serves the slope test and the location refinement: the fiducial moves to the extreme of the
 // band-passed signal within ±½ integration window, then (refine = 'raw') to the extreme of the
-// input with the same polarity within ±25 ms.
+// input, averaged over ~20 ms, with the same polarity within ±25 ms.
 import { SosFilter } from './sos.ts';
 import { butterBandpass } from './butter.ts';
 import { movingAverage } from './stats.ts';
@@ -38,6 +39,7 @@ export class PanTompkins {
   private readonly tWave: number;
   private readonly learn: number;
   private readonly refineHalf: number;
+  private readonly smoothHalf: number;
   private bp = new Float64Array(0);
   private d = new Float64Array(0);
   private mwi = new Float64Array(0);
@@ -57,6 +59,7 @@ export class PanTompkins {
     this.tWave = Math.round((p.tWaveMs / 1000) * rateHz);
     this.learn = Math.max(1, Math.round(p.learnS * rateHz));
     this.refineHalf = Math.max(1, Math.round(0.025 * rateHz));
+    this.smoothHalf = Math.floor(Math.round(0.02 * rateHz) / 2);
   }
 
   private ensure(n: number): void {
@@ -150,13 +153,21 @@ export class PanTompkins {
         rr[rrHead] = c - lastQrs;
         rrHead = (rrHead + 1) % 8;
         rrCount++;
+        if (rrCount >= 8) {
+          const avg = rrAvg();
+          irregular = rr.some((r) => r < 0.92 * avg || r > 1.16 * avg);
+        }
       }
       lastQrs = c;
       lastSlope = slopeAt(c);
       qrs[nq++] = c;
     };
+    // III.B: with an irregular rhythm (any of the last 8 RR outside 92–116 % of their mean) the
+    // thresholds are halved.
+    let irregular = false;
     const update = (): void => {
       thr1 = npki + 0.25 * (spki - npki);
+      if (irregular) thr1 *= 0.5;
       thr2 = 0.5 * thr1;
     };
 
@@ -171,7 +182,7 @@ export class PanTompkins {
         const pc = cand[pushPtr] ?? 0;
         if (lastQrs < 0 || pc > lastQrs + refr) {
           const v = mwi[pc] ?? 0;
-          while (qt > qh && (mwi[cand[qt - 1] ?? 0] ?? 0) <= v) qt--;
+          while (qt > qh && (mwi[cand[q[qt - 1] ?? 0] ?? 0] ?? 0) <= v) qt--;
           q[qt++] = pushPtr;
         }
         pushPtr++;
@@ -235,10 +246,19 @@ export class PanTompkins {
         }
       }
       if (this.p.refine === 'raw') {
+        // Extreme of the input averaged over ±smoothHalf samples (~20 ms): on broad (ectopic)
+        // peaks a single noisy sample would otherwise decide the location.
         const r0 = best;
+        const sh = this.smoothHalf;
         let rv = -Infinity;
         for (let i = Math.max(0, r0 - this.refineHalf); i <= Math.min(n - 1, r0 + this.refineHalf); i++) {
-          const v = sign * (x[i] ?? 0);
+          let acc = 0;
+          let cnt = 0;
+          for (let j = Math.max(0, i - sh); j <= Math.min(n - 1, i + sh); j++) {
+            acc += x[j] ?? 0;
+            cnt++;
+          }
+          const v = (sign * acc) / cnt;
           if (v > rv) {
             rv = v;
             best = i;

@@ -6,7 +6,7 @@
 //   blocks of interest where MA_peak > MA_beat + β·mean(y²), β = 0.02;
 //   a block at least W1 wide holds one systolic peak: the maximum of the band-passed signal.
 // Added here: a refractory period (the larger of two peaks closer than it survives) and an
-// optional refinement to the maximum of the input within ±refineMs.
+// optional refinement to the maximum of the input (averaged over ±25 ms) within ±refineMs.
 import { SosFilter } from './sos.ts';
 import { butterBandpass } from './butter.ts';
 import { movingAverage } from './stats.ts';
@@ -33,6 +33,7 @@ export class PulsePeaks {
   private readonly w2: number;
   private readonly refr: number;
   private readonly refineHalf: number;
+  private readonly smoothHalf: number;
   private bp = new Float64Array(0);
   private y = new Float64Array(0);
   private maPeak = new Float64Array(0);
@@ -48,6 +49,7 @@ export class PulsePeaks {
     this.w2 = odd((p.beatWindowMs / 1000) * rateHz);
     this.refr = Math.max(1, Math.round((p.refractoryMs / 1000) * rateHz));
     this.refineHalf = Math.round((p.refineMs / 1000) * rateHz);
+    this.smoothHalf = Math.round(0.025 * rateHz);
   }
 
   /** Systolic peak indices, ascending; a view valid until the next call. */
@@ -89,9 +91,22 @@ export class PulsePeaks {
       let best = start;
       for (let j = start; j < i; j++) if ((bp[j] ?? 0) > (bp[best] ?? 0)) best = j;
       if (this.p.refine === 'raw' && this.refineHalf > 0) {
+        // Maximum of the input averaged over ±smoothHalf samples (~±25 ms): the systolic peak is
+        // broad, so single noisy samples must not decide its location.
         const c = best;
+        const sh = this.smoothHalf;
+        let bestV = -Infinity;
         for (let j = Math.max(0, c - this.refineHalf); j <= Math.min(n - 1, c + this.refineHalf); j++) {
-          if ((x[j] ?? 0) > (x[best] ?? 0)) best = j;
+          let acc = 0;
+          let cnt = 0;
+          for (let k = Math.max(0, j - sh); k <= Math.min(n - 1, j + sh); k++) {
+            acc += x[k] ?? 0;
+            cnt++;
+          }
+          if (acc / cnt > bestV) {
+            bestV = acc / cnt;
+            best = j;
+          }
         }
       }
       const prev = no > 0 ? (out[no - 1] ?? 0) : -Infinity;
