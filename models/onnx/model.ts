@@ -3,7 +3,7 @@
 // the caller's order (nodes in topological order as given); metadata is sorted by key (UTF-16
 // code-unit order); tensors are written as little-endian raw_data. Same spec => same bytes.
 import { OnnxError } from './errors.ts';
-import { AttributeType, DataType, ModelProtoType } from './schema.ts';
+import { AttributeType, DataType, modelProtoType } from './schema.ts';
 
 /** ONNX IR version 8 and default-domain opset 17 (what Debian's python3-onnx 1.12 checks). */
 export const ONNX_IR_VERSION = 8;
@@ -228,16 +228,16 @@ export function encodeModel(spec: OnnxModelSpec): Uint8Array {
       output: spec.outputs.map(valueInfo),
     },
   };
-  const message = ModelProtoType.fromObject(model);
-  const encoded = ModelProtoType.encode(message).finish();
+  const type = modelProtoType();
+  const encoded = type.encode(type.fromObject(model)).finish();
   return Uint8Array.from(encoded);
 }
 
 /** Decodes ModelProto bytes into a plain object (snake_case fields, int64 as number); for tests and tools. */
 export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
   try {
-    const message = ModelProtoType.decode(bytes);
-    return ModelProtoType.toObject(message, { longs: Number, defaults: false, arrays: true });
+    const type = modelProtoType();
+    return type.toObject(type.decode(bytes), { longs: Number, defaults: false, arrays: true });
   } catch (cause) {
     throw new OnnxError('BAD_MODEL', 'bytes are not an ONNX ModelProto', { cause });
   }

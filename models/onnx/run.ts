@@ -1,6 +1,6 @@
 // Scores rows with onnxruntime-node on the exported bytes: evaluation and reference profiles are
 // computed on exactly what will be deployed (float32 graph), not on the float64 training weights.
-import * as ort from 'onnxruntime-node';
+// The native binding is imported on first call only, so importing models/ never loads it.
 import { OnnxError } from './errors.ts';
 
 export interface OnnxScoreOptions {
@@ -20,6 +20,7 @@ export async function scoreWithOnnxRuntime(
     throw new OnnxError('BAD_SHAPE', `x has ${x.length} values, not a multiple of ${f}`);
   }
   const n = x.length / f;
+  const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(modelBytes, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
