@@ -45,7 +45,7 @@ function median(v: number[]): number {
 }
 
 /**
- * Sample entropy −ln(A/B): B (A) counts pairs i < j among the first N − m templates whose length-m
+ * Sample entropy ln(B/A): B (A) counts pairs i < j among the first N − m templates whose length-m
  * (m + 1) windows agree within r (Chebyshev). When A or B is 0 the value is capped at
  * ln((N − m)(N − m − 1)/2), the largest finite value N points can show. NaN when N − m < 2.
  */
@@ -65,7 +65,7 @@ export function sampleEntropy(x: readonly number[], m: number, r: number): numbe
     }
   }
   if (a === 0 || b === 0) return Math.log((t * (t - 1)) / 2);
-  return -Math.log(a / b);
+  return Math.log(b / a);
 }
 
 /** Fills `out` (RR_FEATURE_NAMES order). Features other than rr_count are NaN below `minIntervals`. */
