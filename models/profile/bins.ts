@@ -94,3 +94,14 @@ export function quantileEdges(values: ArrayLike<number>, interiorBins: number): 
   }
   return edges;
 }
+
+/** Edges ∪ extra, sorted and strictly increasing (extra values must be finite; −0 becomes 0). */
+export function mergeEdges(edges: readonly number[], extra: readonly number[]): number[] {
+  for (const e of extra) {
+    if (!Number.isFinite(e)) throw new ProfileError('BAD_OPTION', `extra edge ${e} is not finite`);
+  }
+  const all = [...edges, ...extra].map((e) => e + 0).sort((a, b) => a - b);
+  const out: number[] = [];
+  for (const e of all) if (out.length === 0 || e > (out[out.length - 1] ?? Number.NaN)) out.push(e);
+  return out;
+}

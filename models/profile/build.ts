@@ -1,8 +1,8 @@
 // Builds a ReferenceProfile from reference data (typically the validation split) and the model's
 // scores on it. Deterministic: same inputs and seed give a deep-equal profile.
-import { reliabilityBins } from '../evaluation/index.ts';
+import { checkScoresLabels } from '../evaluation/index.ts';
 import { sortedFinite } from '../training/index.ts';
-import { binCounts, quantileEdges } from './bins.ts';
+import { binCounts, binIndex, mergeEdges, quantileEdges } from './bins.ts';
 import { ProfileError } from './errors.ts';
 import { DEFAULT_NULL_MODEL, checkNullModelOptions, nullThresholds } from './nulls.ts';
 import type { NullModelOptions, NullSampleCache } from './nulls.ts';
@@ -22,15 +22,20 @@ export interface ProfileInput {
 
 export interface ProfileOptions extends NullModelOptions {
   readonly interiorBins: number;
-  readonly calibrationBins: number;
   readonly scoreName: string;
+  /**
+   * Edges to add to a variable's quantile edges, by variable name. Put the operating threshold
+   * (and the release / indeterminate thresholds) on the score, so that score-bin counts give
+   * exact confusion counts at them.
+   */
+  readonly extraEdges: Readonly<Record<string, readonly number[]>>;
 }
 
 export const DEFAULT_PROFILE_OPTIONS: Omit<ProfileOptions, 'seed'> = Object.freeze({
   ...DEFAULT_NULL_MODEL,
   interiorBins: 10,
-  calibrationBins: 10,
   scoreName: 'score',
+  extraEdges: Object.freeze({}),
 });
 
 function momentsOf(values: ArrayLike<number>): { mean: number; sd: number; min: number; max: number } {
@@ -54,6 +59,7 @@ export function binnedReference(
   values: ArrayLike<number>,
   options: Pick<ProfileOptions, 'interiorBins'> & NullModelOptions,
   cache: NullSampleCache = new Map(),
+  extraEdges: readonly number[] = [],
 ): BinnedReference {
   if (name.length === 0 || name.length > 256)
     throw new ProfileError('BAD_INPUT', `bad variable name "${name}"`);
@@ -65,7 +71,7 @@ export function binnedReference(
   }
   let edges: number[];
   try {
-    edges = quantileEdges(values, options.interiorBins);
+    edges = mergeEdges(quantileEdges(values, options.interiorBins), extraEdges);
   } catch (e) {
     if (e instanceof ProfileError) throw new ProfileError(e.code, `${name}: ${e.message}`, '', { cause: e });
     throw e;
@@ -93,9 +99,6 @@ export function buildReferenceProfile(
 ): ReferenceProfile {
   const o: ProfileOptions = { ...DEFAULT_PROFILE_OPTIONS, ...options };
   checkNullModelOptions(o);
-  if (!Number.isSafeInteger(o.calibrationBins) || o.calibrationBins < 1 || o.calibrationBins > 1000) {
-    throw new ProfileError('BAD_OPTION', `calibrationBins ${o.calibrationBins} not in [1, 1000]`);
-  }
   const f = input.featureNames.length;
   const n = input.scores.length;
   if (f < 1 || new Set([...input.featureNames, o.scoreName]).size !== f + 1) {
@@ -108,22 +111,37 @@ export function buildReferenceProfile(
     throw new ProfileError('BAD_INPUT', `x has ${input.x.length} values for ${n} × ${f}`);
   if (n < 1) throw new ProfileError('BAD_INPUT', 'no reference rows');
   if (input.referenceSplit.length === 0) throw new ProfileError('BAD_INPUT', 'referenceSplit is empty');
+  for (const name of Object.keys(o.extraEdges)) {
+    if (name !== o.scoreName && !input.featureNames.includes(name)) {
+      throw new ProfileError('BAD_OPTION', `extra edges for unknown variable ${name}`);
+    }
+  }
   const column = new Float64Array(n);
   const cache: NullSampleCache = new Map();
   const features = input.featureNames.map((name, j) => {
     for (let r = 0; r < n; r++) column[r] = input.x[r * f + j] ?? Number.NaN;
-    return binnedReference(name, column, o, cache);
+    return binnedReference(name, column, o, cache, o.extraEdges[name] ?? []);
   });
-  const score = binnedReference(o.scoreName, input.scores, o, cache);
+  const score = binnedReference(o.scoreName, input.scores, o, cache, o.extraEdges[o.scoreName] ?? []);
   let calibration: CalibrationReference | null = null;
   if (input.labels !== undefined) {
-    const bins = reliabilityBins(input.scores, input.labels, o.calibrationBins);
-    calibration = {
-      edges: [0, ...bins.map((b) => b.upper)],
-      n: bins.map((b) => b.n),
-      sumP: bins.map((b) => b.sumP),
-      sumY: bins.map((b) => b.sumY),
-    };
+    try {
+      checkScoresLabels(input.scores, input.labels, true);
+    } catch (cause) {
+      throw new ProfileError('BAD_INPUT', 'scores must be probabilities and labels 0/1', '', { cause });
+    }
+    const k = score.counts.length;
+    const n = new Array<number>(k).fill(0);
+    const sumP = new Array<number>(k).fill(0);
+    const sumY = new Array<number>(k).fill(0);
+    for (let i = 0; i < input.scores.length; i++) {
+      const p = input.scores[i] ?? Number.NaN;
+      const b = binIndex(score.edges, p);
+      n[b] = (n[b] ?? 0) + 1;
+      sumP[b] = (sumP[b] ?? 0) + p;
+      sumY[b] = (sumY[b] ?? 0) + (input.labels[i] ?? 0);
+    }
+    calibration = { n, sumP, sumY };
   }
   return {
     formatVersion: PROFILE_FORMAT_VERSION,

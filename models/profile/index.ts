@@ -2,7 +2,15 @@
 // thresholds, the profile builder and the untrusted-input parser.
 export { ProfileError } from './errors.ts';
 export type { ProfileErrorCode } from './errors.ts';
-export { binCounts, binIndex, countsLength, edgesAreValid, nextUp, quantileEdges } from './bins.ts';
+export {
+  binCounts,
+  binIndex,
+  countsLength,
+  edgesAreValid,
+  mergeEdges,
+  nextUp,
+  quantileEdges,
+} from './bins.ts';
 export {
   PSI_EPSILON,
   chiSquareStatistic,

@@ -13,7 +13,6 @@ export const PROFILE_LIMITS = Object.freeze({
   maxFeatures: 1024,
   maxEdges: 1025,
   maxSampleSizes: 64,
-  maxCalibrationBins: 1000,
   maxNameLength: 256,
 });
 
@@ -248,18 +247,15 @@ function binned(v: unknown, path: string, model: NullModelInfo): BinnedReference
   };
 }
 
-function calibration(v: unknown, path: string): CalibrationReference | null {
+function calibration(v: unknown, path: string, score: BinnedReference): CalibrationReference | null {
   if (v === null) return null;
-  const o = object(v, path, ['edges', 'n', 'sumP', 'sumY']);
-  const edges = numbers(o['edges'], `${path}.edges`, PROFILE_LIMITS.maxCalibrationBins + 1);
-  if (!edgesAreValid(edges) || edges[0] !== 0 || edges[edges.length - 1] !== 1) {
-    throw new ProfileError('BAD_VALUE', 'edges must increase strictly from 0 to 1', `${path}.edges`);
-  }
-  const bins = edges.length - 1;
+  const o = object(v, path, ['n', 'sumP', 'sumY']);
+  const k = score.counts.length;
   const read = (key: 'n' | 'sumP' | 'sumY'): number[] => {
-    const values = numbers(o[key], `${path}.${key}`, PROFILE_LIMITS.maxCalibrationBins);
-    if (values.length !== bins)
-      throw new ProfileError('INCONSISTENT', `${values.length} values for ${bins} bins`, `${path}.${key}`);
+    const values = numbers(o[key], `${path}.${key}`, PROFILE_LIMITS.maxEdges + 2);
+    if (values.length !== k) {
+      throw new ProfileError('INCONSISTENT', `${values.length} values for ${k} score bins`, `${path}.${key}`);
+    }
     return values;
   };
   const n = read('n');
@@ -268,18 +264,23 @@ function calibration(v: unknown, path: string): CalibrationReference | null {
   n.forEach((count, i) => {
     const p = sumP[i] ?? Number.NaN;
     const y = sumY[i] ?? Number.NaN;
-    if (
-      !Number.isSafeInteger(count) ||
-      count < 0 ||
-      !Number.isSafeInteger(y) ||
-      y < 0 ||
-      y > count ||
-      !(p >= 0 && p <= count)
-    ) {
-      throw new ProfileError('INCONSISTENT', 'need integer n ≥ Σy ≥ 0 and 0 ≤ Σp ≤ n', `${path}[${i}]`);
+    // Σp̂ of `count` probabilities lies in [0, count] (slack for the rounding of the sum).
+    const ok =
+      count === score.counts[i] &&
+      Number.isSafeInteger(y) &&
+      y >= 0 &&
+      y <= count &&
+      p >= 0 &&
+      p <= count * (1 + 1e-12);
+    if (!ok) {
+      throw new ProfileError(
+        'INCONSISTENT',
+        'need n = score counts, integer 0 ≤ Σy ≤ n, 0 ≤ Σp ≤ n',
+        `${path}[${i}]`,
+      );
     }
   });
-  return { edges, n, sumP, sumY };
+  return { n, sumP, sumY };
 }
 
 /** Validates an untrusted profile (decoded CBOR or JSON) and returns it in canonical form. */
@@ -321,6 +322,6 @@ export function parseProfile(raw: unknown): ReferenceProfile {
     nullModel: model,
     features,
     score,
-    calibration: calibration(o['calibration'], 'calibration'),
+    calibration: calibration(o['calibration'], 'calibration', score),
   };
 }

@@ -5,8 +5,11 @@ import type { NullThresholdTable } from './nulls.ts';
 
 export const PROFILE_FORMAT_VERSION = 1;
 
-/** Edge rule identifier (bins.ts): min, type-7 quantiles at k/B, next double above max; deduplicated. */
-export const BINNING_RULE = 'quantile-type7-minmax-dedup-v1';
+/**
+ * Edge rule identifier (bins.ts): min, type-7 quantiles at k/B, next double above max, plus any
+ * declared extra edges (e.g. the operating threshold on the score); deduplicated.
+ */
+export const BINNING_RULE = 'quantile-type7-minmax-extra-dedup-v1';
 
 /** Reference distribution of one input feature or of the model score. */
 export interface BinnedReference {
@@ -41,10 +44,12 @@ export interface NullModelInfo {
   readonly sampleSizes: readonly number[];
 }
 
-/** Reference calibration on equal-width score bins (evaluation/calibration.ts). */
+/**
+ * Reference (n, Σp̂, Σy) per SCORE bin, in the score's m + 3 layout: the same accumulators the
+ * device keeps for performance monitoring (monitor/stats ScoreBins), so they compare and merge
+ * directly. n equals score.counts.
+ */
 export interface CalibrationReference {
-  /** B + 1 equal-width edges on [0, 1]. */
-  readonly edges: readonly number[];
   readonly n: readonly number[];
   readonly sumP: readonly number[];
   readonly sumY: readonly number[];

@@ -2,6 +2,7 @@ import { decode, encode } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as stats from '../../../../monitor/stats/index.ts';
+import { confusionAt } from '../../../../models/evaluation/index.ts';
 import {
   PROFILE_LIMITS,
   ProfileError,
@@ -67,8 +68,43 @@ describe('reference profile builder', () => {
     }
     const nanCount = Array.from(data.x).filter((x, i) => i % 4 === 0 && Number.isNaN(x)).length;
     expect(profile.features[0]?.counts[12]).toBe(nanCount);
-    expect(profile.calibration?.n.reduce((a, b) => a + b, 0)).toBe(500);
-    expect(profile.calibration?.edges).toHaveLength(11);
+    expect(profile.calibration?.n).toEqual(profile.score.counts);
+    expect(profile.calibration?.sumY.reduce((a, b) => a + b, 0)).toBe(data.y.reduce((a, b) => a + b, 0));
+  });
+
+  it('adds declared extra edges (the operating threshold on the score) so score bins give exact confusion counts', () => {
+    const threshold = 0.4321;
+    const withThreshold = buildReferenceProfile(
+      { featureNames: data.featureNames, x: data.x, scores, labels: data.y, referenceSplit: 'validation' },
+      { ...fast, extraEdges: { score: [threshold, 0.25], f1: [1e6] } },
+    );
+    expect(withThreshold.score.edges).toContain(threshold);
+    expect(withThreshold.score.edges).toContain(0.25);
+    expect(withThreshold.score.edges).toHaveLength(13);
+    expect(withThreshold.features[1]?.edges[withThreshold.features[1].edges.length - 1]).toBe(1e6);
+    expect(withThreshold.features[0]?.edges).toEqual(profile.features[0]?.edges);
+    const calibration = withThreshold.calibration;
+    if (calibration === null) throw new Error('missing calibration');
+    // The monitor derives confusion counts from the profile's score bins; they equal the direct count.
+    const fromBins = stats.confusionFromScoreBins(withThreshold.score.edges, calibration, threshold);
+    expect(fromBins).toEqual(confusionAt(scores, data.y, threshold));
+    expect(parseProfile(withThreshold)).toEqual(withThreshold);
+    expect(
+      codeOf(() =>
+        buildReferenceProfile(
+          { featureNames: ['a'], x: [1, 2, 3], scores: [0.1, 0.2, 0.3], referenceSplit: 'v' },
+          { ...fast, extraEdges: { nope: [1] } },
+        ),
+      ),
+    ).toBe('BAD_OPTION');
+    expect(
+      codeOf(() =>
+        buildReferenceProfile(
+          { featureNames: ['a'], x: [1, 2, 3], scores: [0.1, 0.2, 0.3], referenceSplit: 'v' },
+          { ...fast, extraEdges: { score: [Number.NaN] } },
+        ),
+      ),
+    ).toBe('BAD_OPTION');
   });
 
   it('is deterministic and survives JSON and CBOR round trips through parseProfile unchanged', () => {
