@@ -24,6 +24,8 @@ import { CoseError, asCoseError, type CoseErrorCode } from './errors.ts';
 
 export const TAG_COSE_SIGN = 98;
 export const TAG_COSE_SIGN1 = 18;
+// Either tag decodes, so that one message passed where the other is expected gets a precise error.
+const COSE_TAGS: ReadonlySet<number> = new Set([TAG_COSE_SIGN, TAG_COSE_SIGN1]);
 
 /** Header labels (RFC 9052 §3.1, Table 2). */
 export const HEADER = Object.freeze({ alg: 1, crit: 2, contentType: 3, kid: 4 });
@@ -188,7 +190,7 @@ function untag(
   maxBytes: number,
 ): readonly CborValue[] {
   const value = asCoseError(() =>
-    decodeCbor(bytes, { maxBytes, maxDepth: DEFAULT_COSE_LIMITS.maxDepth, allowedTags: new Set([tag]) }),
+    decodeCbor(bytes, { maxBytes, maxDepth: DEFAULT_COSE_LIMITS.maxDepth, allowedTags: COSE_TAGS }),
   );
   const name = code === 'NOT_COSE_SIGN' ? 'COSE_Sign (tag 98)' : 'COSE_Sign1 (tag 18)';
   if (!(value instanceof CborTagged) || value.tag !== tag) fail(code, `not a tagged ${name}`);
