@@ -70,6 +70,12 @@ function wassersteinGammaFit(reference: PreparedReference): GammaFit {
   const cached = gammaFits.get(reference);
   if (cached !== undefined) return cached;
   const k = reference.ordered.length;
+  if (!(reference.sd > 0)) {
+    // Constant reference: W1/sd is 0 under H0 and +∞ otherwise.
+    const degenerate: GammaFit = { shape: 1, scale1: 0 };
+    gammaFits.set(reference, degenerate);
+    return degenerate;
+  }
   const cdf: number[] = [];
   const sigma: number[] = [];
   const weight: number[] = [];
@@ -121,7 +127,9 @@ export function analyticThreshold(
   checkN(n);
   checkAlpha(alpha);
   const df = reference.supportBins - 1;
-  if (df < 1) return Infinity; // a one-bin reference cannot drift within its support
+  // A one-bin reference: under H0 every statistic is exactly 0, so any positive value is drift
+  // (χ² conditions on the support and stays 0).
+  if (df < 1) return 0;
   switch (statistic) {
     case 'chi2':
       return chi2Isf(alpha, df);
@@ -133,7 +141,7 @@ export function analyticThreshold(
       return kolmogorovIsf(alpha) / Math.sqrt(n);
     case 'wasserstein': {
       const fit = wassersteinGammaFit(reference);
-      return (fit.scale1 / Math.sqrt(n)) * gammaQuantileUpper(fit.shape, alpha);
+      return fit.scale1 === 0 ? 0 : (fit.scale1 / Math.sqrt(n)) * gammaQuantileUpper(fit.shape, alpha);
     }
   }
 }
@@ -148,7 +156,7 @@ export function analyticPValue(
   checkN(n);
   if (Number.isNaN(value)) throw new StatsError('BAD_ARGUMENT', 'statistic is NaN');
   const df = reference.supportBins - 1;
-  if (df < 1) return 1;
+  if (df < 1) return value > 0 ? 0 : 1;
   switch (statistic) {
     case 'chi2':
       return chi2Sf(value, df);

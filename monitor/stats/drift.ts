@@ -21,7 +21,10 @@ export interface ReferenceBins {
   readonly edges: ArrayLike<number>;
   /** m + 3 proportions in the counts layout (NaN bin last), non-negative, summing to 1 (±1e-6). */
   readonly proportions: ArrayLike<number>;
-  /** Reference standard deviation of the feature (> 0): the Wasserstein scale. */
+  /**
+   * Reference standard deviation of the feature (≥ 0): the Wasserstein scale. A constant reference
+   * (sd = 0) makes any movement infinitely large in SD units: W1/sd is then 0 or +∞.
+   */
   readonly sd: number;
   /** Optional m + 2 representative points of the ordered bins (default: representativePoints(edges)). */
   readonly points?: ArrayLike<number>;
@@ -58,8 +61,8 @@ export function prepareReference(reference: ReferenceBins): PreparedReference {
   if (Math.abs(sum - 1) > SUM_TOLERANCE) throw new StatsError('BAD_PROPORTIONS', `proportions sum to ${sum}`);
   const nanProportion = (props[k - 1] as number) / sum;
   if (!(nanProportion < 1)) throw new StatsError('BAD_PROPORTIONS', 'reference is all NaN');
-  if (!(reference.sd > 0) || !Number.isFinite(reference.sd)) {
-    throw new StatsError('BAD_ARGUMENT', 'reference sd must be finite and > 0');
+  if (!(reference.sd >= 0) || !Number.isFinite(reference.sd)) {
+    throw new StatsError('BAD_ARGUMENT', 'reference sd must be finite and >= 0');
   }
   const ordered = new Float64Array(k - 1);
   let orderedSum = 0;
@@ -90,6 +93,16 @@ export function prepareReference(reference: ReferenceBins): PreparedReference {
     sd: reference.sd,
     supportBins,
   });
+}
+
+/** Wasserstein-1 of ordered-bin counts against the reference, in reference SDs (0/+∞ when sd = 0). */
+export function normalisedWasserstein(
+  orderedCounts: ArrayLike<number>,
+  reference: PreparedReference,
+): number {
+  const w = binnedWasserstein(orderedCounts, reference.ordered, reference.points);
+  if (reference.sd > 0) return w / reference.sd;
+  return w === 0 ? 0 : Infinity;
 }
 
 export interface Missingness {
@@ -157,7 +170,7 @@ export function driftStatistics(
     psi: psi(ordered, reference.ordered, epsilon),
     js: jensenShannonDistance(ordered, reference.ordered),
     ks: binnedKs(ordered, reference.ordered),
-    wasserstein: binnedWasserstein(ordered, reference.ordered, reference.points) / reference.sd,
+    wasserstein: normalisedWasserstein(ordered, reference),
     chi2: chiSquareGof(ordered, reference.ordered),
     missingness: miss,
   };

@@ -47,7 +47,7 @@ export {
   PSI_EPSILON,
 } from './distances.ts';
 export type { ChiSquareResult } from './distances.ts';
-export { driftStatistics, prepareReference } from './drift.ts';
+export { driftStatistics, normalisedWasserstein, prepareReference } from './drift.ts';
 export type { DriftStatistics, Missingness, PreparedReference, ReferenceBins } from './drift.ts';
 export { SeededRandom } from './random.ts';
 export { asymptoticExponent, DRIFT_STATISTICS, isDriftStatisticName } from './statistics.ts';
@@ -99,6 +99,7 @@ export {
   mergeScoreBinsInto,
   observedExpected,
   reliabilityPoints,
+  scoreBinEdges,
 } from './scoreBins.ts';
 export type { ObservedExpected, ReliabilityPoint, ScoreBins, ScoreBinsView } from './scoreBins.ts';
 export {

@@ -2,15 +2,8 @@
 // itself (multinomial on the ordered bins), compute every statistic, repeat. Exact for the discrete,
 // small-n, sparse-bin cases where the asymptotics of analyticNull.ts are poor. Seeded: the same
 // reference, grid and seed give the same table on any machine, so it can be signed into a bundle.
-import {
-  binnedKs,
-  binnedWasserstein,
-  chiSquareGof,
-  jensenShannonDistance,
-  psi,
-  PSI_EPSILON,
-} from './distances.ts';
-import { prepareReference } from './drift.ts';
+import { binnedKs, chiSquareGof, jensenShannonDistance, psi, PSI_EPSILON } from './distances.ts';
+import { normalisedWasserstein, prepareReference } from './drift.ts';
 import type { PreparedReference, ReferenceBins } from './drift.ts';
 import { StatsError } from './errors.ts';
 import { SeededRandom } from './random.ts';
@@ -32,7 +25,7 @@ function statisticsOf(
     psi: psi(counts, reference.ordered, epsilon),
     js: jensenShannonDistance(counts, reference.ordered),
     ks: binnedKs(counts, reference.ordered),
-    wasserstein: binnedWasserstein(counts, reference.ordered, reference.points) / reference.sd,
+    wasserstein: normalisedWasserstein(counts, reference),
     chi2: chiSquareGof(counts, reference.ordered).statistic,
   };
 }

@@ -19,6 +19,23 @@ export interface ScoreBins extends ScoreBinsView {
   readonly sumY: Float64Array;
 }
 
+/**
+ * Score-bin edges for ScoreBins: `equalWidthBins` equal-width bins on [0, 1] plus every given threshold
+ * (the operating threshold, indeterminateLow, …) as an extra edge, so that confusion counts and CBPE
+ * at those thresholds are exact. Scores of exactly 1 land in the overflow bin (left-closed bins).
+ */
+export function scoreBinEdges(thresholds: readonly number[], equalWidthBins = 10): Float64Array {
+  if (!Number.isInteger(equalWidthBins) || equalWidthBins < 1 || equalWidthBins > 1000) {
+    throw new StatsError('BAD_ARGUMENT', 'equalWidthBins must be an integer in [1, 1000]');
+  }
+  const edges = Array.from({ length: equalWidthBins + 1 }, (_, i) => i / equalWidthBins);
+  for (const t of thresholds) {
+    if (!(t > 0 && t < 1)) throw new StatsError('BAD_ARGUMENT', `threshold must be in (0, 1), got ${t}`);
+    edges.push(t);
+  }
+  return Float64Array.from(new Set(edges.sort((a, b) => a - b)));
+}
+
 export function createScoreBins(edges: ArrayLike<number>): ScoreBins {
   const k = countsLength(edges);
   return { n: new Float64Array(k), sumP: new Float64Array(k), sumY: new Float64Array(k) };

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  analyticPValue,
+  analyticThreshold,
+  calibrateNullThresholds,
+  DRIFT_STATISTICS,
+  evaluateDrift,
   binnedKs,
   binnedWasserstein,
   chiSquareGof,
@@ -112,7 +117,7 @@ describe('drift edge cases', () => {
     expect(codeOf(prepareReference, { edges: [0, 1], proportions: [0, 0, 0, 1], sd: 1 })).toBe(
       'BAD_PROPORTIONS',
     );
-    expect(codeOf(prepareReference, { edges: [0, 1], proportions: [0.5, 0.5, 0, 0], sd: 0 })).toBe(
+    expect(codeOf(prepareReference, { edges: [0, 1], proportions: [0.5, 0.5, 0, 0], sd: -1 })).toBe(
       'BAD_ARGUMENT',
     );
     expect(
@@ -128,6 +133,35 @@ describe('drift edge cases', () => {
     expect(codeOf(binnedKs, [1, -1], [1, 1])).toBe('BAD_COUNTS');
     expect(codeOf(binnedWasserstein, [1, 1], [1, 1], [1, 1])).toBe('BAD_ARGUMENT');
     expect(codeOf(chiSquareGof, [0.5, 1], [1, 1])).toBe('BAD_COUNTS');
+  });
+
+  it('a constant reference (one support bin, sd = 0): any movement is drift, no movement is not', () => {
+    const constant = prepareReference({ edges: [0, 1], proportions: [0, 1, 0, 0], sd: 0 });
+    const same = driftStatistics([0, 25, 0, 0], constant);
+    const moved = driftStatistics([0, 24, 1, 0], constant);
+    if (same.kind !== 'computed' || moved.kind !== 'computed') throw new Error('expected computed');
+    expect(same.wasserstein).toBe(0);
+    expect(moved.wasserstein).toBe(Infinity);
+    for (const statistic of DRIFT_STATISTICS) {
+      expect(analyticThreshold(constant, statistic, 25, 0.01)).toBe(0);
+      expect(analyticPValue(constant, statistic, 0, 25)).toBe(1);
+    }
+    const decisions = evaluateDrift(moved, constant, ['psi', 'js', 'ks', 'wasserstein', 'chi2'], {
+      kind: 'analytic',
+      alpha: 0.01,
+    });
+    if (decisions.kind !== 'evaluated') throw new Error('expected evaluated');
+    expect(decisions.decisions.map((d) => d.exceeded)).toEqual([true, true, true, true, false]);
+    const table = calibrateNullThresholds({
+      edges: [0, 1],
+      proportions: [0, 1, 0, 0],
+      sd: 0,
+      sampleSizes: [10],
+      alpha: 0.01,
+      replicates: 50,
+      seed: 1,
+    });
+    for (const statistic of DRIFT_STATISTICS) expect(table.thresholds[statistic]).toEqual([0]);
   });
 
   it('custom representative points override the default tail placement', () => {

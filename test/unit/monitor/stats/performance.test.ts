@@ -16,6 +16,7 @@ import {
   poissonInterval,
   positivePredictiveValue,
   reliabilityPoints,
+  scoreBinEdges,
   SeededRandom,
   sensitivity,
   specificity,
@@ -218,6 +219,20 @@ describe('CBPE (label-free estimate)', () => {
     expect(Math.abs(sens - estimate.sensitivity.estimate)).toBeGreaterThan(
       6 * estimate.sensitivity.standardError,
     );
+  });
+
+  it('works at any operating threshold once it is added to the score edges', () => {
+    const withThreshold = scoreBinEdges([0.37, 0.2]);
+    expect([...withThreshold]).toEqual([0, 0.1, 0.2, 0.3, 0.37, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+    const windows = synthetic(3000, 9);
+    const bins = createScoreBins(withThreshold);
+    for (const w of windows) addLabelled(bins, withThreshold, w.p, w.y);
+    const direct = windows.reduce((c, w) => addOutcome(c, w.p >= 0.37, w.y), EMPTY_CONFUSION);
+    expect(confusionFromScoreBins(withThreshold, bins, 0.37)).toEqual(direct);
+    const estimate = cbpeEstimate(withThreshold, bins, 0.37);
+    expect(estimate.kind).toBe('estimate');
+    expect(codeOf(scoreBinEdges, [1.2])).toBe('BAD_ARGUMENT');
+    expect(codeOf(scoreBinEdges, [], 0)).toBe('BAD_ARGUMENT');
   });
 
   it('handles empty bins, a threshold that is not an edge, and no expected positives', () => {
