@@ -23,3 +23,4 @@ export { RR_FEATURE_NAMES } from './dsp/hrv.ts';
 export { ECG_SQI_NAMES } from './catalogue/ecg.ts';
 export { PPG_SQI_NAMES } from './catalogue/ppg.ts';
 export { ACTIVITY_NAMES } from './catalogue/accel.ts';
+export { catalogueMarkdown, describeOp } from './describe.ts';

@@ -20,6 +20,8 @@ export class Welch {
   private seg = new Float64Array(0);
   private spec = new Float64Array(0);
   private psd = new Float64Array(0);
+  private win = new Float64Array(0);
+  private wss = 0;
 
   /** `nperseg` must be a power of two ≥ 4. */
   constructor(readonly nperseg: number) {}
@@ -51,12 +53,18 @@ export class Welch {
     if (this.psd.length !== bins) this.psd = new Float64Array(bins);
     const psd = this.psd;
     psd.fill(0);
-    // Periodic Hann window of length seglen.
-    let wss = 0;
-    for (let i = 0; i < seglen; i++) {
-      const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / seglen);
-      wss += w * w;
+    // Periodic Hann window of length seglen (cached: windows have a fixed length in practice).
+    if (this.win.length !== seglen) {
+      this.win = new Float64Array(seglen);
+      this.wss = 0;
+      for (let i = 0; i < seglen; i++) {
+        const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / seglen);
+        this.win[i] = w;
+        this.wss += w * w;
+      }
     }
+    const win = this.win;
+    const wss = this.wss;
     const f = this.fft(nfft);
     for (let s = 0; s < nseg; s++) {
       const off = s * step;
@@ -64,10 +72,7 @@ export class Welch {
       for (let i = 0; i < seglen; i++) m += x[off + i] ?? 0;
       m /= seglen;
       this.seg.fill(0);
-      for (let i = 0; i < seglen; i++) {
-        const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / seglen);
-        this.seg[i] = ((x[off + i] ?? 0) - m) * w;
-      }
+      for (let i = 0; i < seglen; i++) this.seg[i] = ((x[off + i] ?? 0) - m) * (win[i] ?? 0);
       f.realTransform(this.spec, this.seg);
       for (let k = 0; k < bins; k++) {
         const re = this.spec[2 * k] ?? 0;
