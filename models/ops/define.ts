@@ -166,10 +166,6 @@ export function asSignal(s: ValueShape | undefined): SignalShape {
   if (s?.kind !== 'signal') throw new OpError('BAD_INPUT', 'expected a signal input');
   return s;
 }
-export function asEvents(s: ValueShape | undefined): EventsShape {
-  if (s?.kind !== 'events') throw new OpError('BAD_INPUT', 'expected an events input');
-  return s;
-}
 export function asFeatures(s: ValueShape | undefined): FeaturesShape {
   if (s?.kind !== 'features') throw new OpError('BAD_INPUT', 'expected a features input');
   return s;
@@ -218,18 +214,6 @@ export class Scratch {
   get(n: number): Float64Array {
     if (this.buf.length !== n) this.buf = new Float64Array(n);
     return this.buf;
-  }
-}
-
-/** A growable Int32Array for event indices; `view(count)` is valid until the next `reserve`. */
-export class IndexScratch {
-  private buf = new Int32Array(0);
-  reserve(n: number): Int32Array {
-    if (this.buf.length < n) this.buf = new Int32Array(Math.max(n, 16));
-    return this.buf;
-  }
-  view(count: number): Int32Array {
-    return this.buf.subarray(0, count);
   }
 }
 

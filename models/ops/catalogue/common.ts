@@ -27,16 +27,3 @@ export function perChannel(
     },
   };
 }
-
-export const MS = 1 / 1000;
-
-/** Samples in `seconds` at `rateHz`, at least `min`. */
-export function samples(seconds: number, rateHz: number, min = 1): number {
-  return Math.max(min, Math.round(seconds * rateHz));
-}
-
-/** Smallest odd integer ≥ round(v), at least 1. */
-export function oddAtLeast(v: number): number {
-  const r = Math.max(1, Math.round(v));
-  return r % 2 === 1 ? r : r + 1;
-}

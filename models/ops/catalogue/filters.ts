@@ -149,7 +149,8 @@ export const firBandpassOp = defineOp({
     lowHz: num({ description: 'Lower band edge (−6 dB).', unit: 'Hz', gt: 0 }),
     highHz: num({ description: 'Upper band edge (−6 dB).', unit: 'Hz', gt: 0 }),
     taps: int({
-      description: 'Number of taps (odd, so the delay is a whole number of samples).',
+      description:
+        'Number of taps (odd, so the delay is a whole number of samples). Transition width ≈ 3.3·rate/taps with Hamming (≈ 5.5·rate/taps with Blackman): low edges below that are not reached.',
       min: 3,
       max: 1025,
       parity: 'odd',

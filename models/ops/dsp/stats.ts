@@ -9,19 +9,6 @@ export function mean(x: Float64Array, start = 0, end = x.length): number {
   return s / n;
 }
 
-/** Standard deviation with `ddof` (0: population, 1: sample). */
-export function sd(x: Float64Array, ddof: 0 | 1, start = 0, end = x.length): number {
-  const n = end - start;
-  if (n - ddof <= 0) return NaN;
-  const m = mean(x, start, end);
-  let s = 0;
-  for (let i = start; i < end; i++) {
-    const d = (x[i] ?? 0) - m;
-    s += d * d;
-  }
-  return Math.sqrt(s / (n - ddof));
-}
-
 /**
  * Excess (Fisher) kurtosis, biased estimator m4/m2² − 3 (scipy.stats.kurtosis defaults).
  * NaN when the variance is zero relative to the mean (as SciPy).
