@@ -219,7 +219,7 @@ export function parseTrustDocument(value: unknown): TrustDocument {
   return doc;
 }
 
-/** Cross-field rules: unique kids and key bytes, satisfiable thresholds, no revoked key trusted. */
+/** Cross-field rules: unique kids and key bytes, a satisfiable root threshold, no revoked key trusted. */
 export function checkCoherent(doc: TrustDocument): void {
   const kids = new Set<string>();
   const material = new Set<string>();
@@ -235,14 +235,8 @@ export function checkCoherent(doc: TrustDocument): void {
   if (count('root') < doc.root.threshold) {
     fail('trust.root.threshold', `is ${doc.root.threshold} but only ${count('root')} root keys are listed`);
   }
-  for (const role of doc.releasePolicy.requiredRoles) {
-    if (count(role) < doc.roles[role].threshold) {
-      fail(
-        `trust.roles.${role}.threshold`,
-        `is ${doc.roles[role].threshold} but only ${count(role)} ${role} keys are listed`,
-      );
-    }
-  }
+  // A required role may be left short of keys on purpose: revoking a compromised key must always be
+  // possible, even when it halts releases until a replacement is enrolled (see unsatisfiedRoles).
   for (const revoked of doc.revocations.keys) {
     if (kids.has(revoked.kid))
       fail('trust.revocations.keys', `revokes ${revoked.kid}, which is still listed in keys`);
@@ -338,4 +332,11 @@ export function nextTrustDocument(current: TrustDocument, changes: TrustChanges)
     },
   };
   return parseTrustDocument(fromCbor(toCbor(next)));
+}
+
+/** Required roles that have fewer keys than their threshold: no bundle can be approved until fixed. */
+export function unsatisfiedRoles(doc: TrustDocument): RoleName[] {
+  return doc.releasePolicy.requiredRoles.filter(
+    (role) => doc.keys.filter((k) => k.role === role).length < doc.roles[role].threshold,
+  );
 }

@@ -10,6 +10,7 @@ export {
   encodeTrustDocument,
   createTrustDocument,
   nextTrustDocument,
+  unsatisfiedRoles,
   type TrustDocument,
   type TrustKey,
   type RoleRule,

@@ -159,7 +159,7 @@ describe('manifest', () => {
 
   it('keeps preprocessing parameters as plain data for the op catalogue to judge', () => {
     const m = manifest();
-    expect(m.preprocessing[1]?.params).toEqual({ stats: ['mean', 'sd', 'max'] });
+    expect(m.preprocessing[0]?.params).toEqual({ cutoffHz: 20 });
     expect(
       codeOf(() =>
         parseManifest(

@@ -15,6 +15,7 @@ import {
   createTrustDocument,
   nextTrustDocument,
   peekTrustDocument,
+  unsatisfiedRoles,
   signDeviceEnrolment,
   signTrustDocument,
   type TrustDocument,
@@ -90,8 +91,14 @@ describe('trust document', () => {
       (d: TrustDocument): TrustDocument => ({ ...d, root: { threshold: 3 } }),
     ],
     [
-      'a required role that can never be satisfied',
-      (d: TrustDocument): TrustDocument => ({ ...d, roles: { ...d.roles, regulatory: { threshold: 2 } } }),
+      'a scope named twice',
+      (d: TrustDocument): TrustDocument => ({
+        ...d,
+        releasePolicy: {
+          ...d.releasePolicy,
+          scopes: [...d.releasePolicy.scopes, { name: 'full', allows: ['full'] }],
+        },
+      }),
     ],
     [
       'an unknown required role',
@@ -105,6 +112,15 @@ describe('trust document', () => {
     expect(codeOf(() => TrustStore.loadAnchor(signTrustDocument(bad, [signerFor(KEYS.root1)])))).toBe(
       'BAD_TRUST_DOCUMENT',
     );
+  });
+
+  it('lets a revocation leave a required role short of keys, and reports it', () => {
+    const next = nextTrustDocument(base.document, {
+      issuedAtMs: T0,
+      revokeKeys: [{ kid: KEYS.regulatory.kid, reason: 'compromised' }],
+    });
+    expect(unsatisfiedRoles(next)).toEqual(['regulatory']);
+    expect(unsatisfiedRoles(base.document)).toEqual([]);
   });
 
   it('refuses a COSE_Sign that is not a trust document', () => {
