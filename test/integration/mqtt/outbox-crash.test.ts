@@ -45,7 +45,11 @@ async function runChild(file: string, seed: number, killAfterMs: number): Promis
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   const deadline = Date.now() + 20_000;
   while (!out.includes('ready\n')) {
     if (child.exitCode !== null) throw new Error(`child exited before ready: ${err}`);
