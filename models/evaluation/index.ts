@@ -33,3 +33,4 @@ export type {
   ConfidenceInterval,
   MetricName,
 } from './evidence.ts';
+export { chooseOperatingThreshold } from './operating-point.ts';

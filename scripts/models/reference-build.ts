@@ -1,0 +1,137 @@
+// Glue for `vigil models build`: simulator datasets → models/reference build → files on disk.
+// The logic lives in models/reference/build.ts; this file only chooses inputs and writes outputs.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  calibratePageHinkley,
+  type ChangeCalibration,
+  type PageHinkleyConfig,
+} from '../../monitor/stats/index.ts';
+import {
+  buildReferenceModel,
+  type RawExample,
+  type ReferenceBuild,
+  type ReferenceModelSpec,
+} from '../../models/reference/build.ts';
+import { AF_SCREENER_DATASET, AF_SCREENER_SPEC } from '../../models/reference/af-screener/spec.ts';
+import { FALL_DETECTOR_DATASET, FALL_DETECTOR_SPEC } from '../../models/reference/fall-detector/spec.ts';
+import { dependencyLockSha256, sourceCommit } from '../../models/training/index.ts';
+import { afWindows, fallWindows } from '../../simulator/index.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ReferenceEntry {
+  readonly spec: ReferenceModelSpec;
+  readonly description: string;
+  examples(): RawExample[];
+}
+
+export const REFERENCE_MODELS: readonly ReferenceEntry[] = [
+  {
+    spec: FALL_DETECTOR_SPEC,
+    description: `simulator fallWindows ${JSON.stringify(FALL_DETECTOR_DATASET)}`,
+    examples: () =>
+      fallWindows(FALL_DETECTOR_DATASET).map((w) => ({
+        id: w.id,
+        cohort: w.cohort,
+        label: w.label,
+        kind: w.kind,
+        channels: [Float64Array.from(w.x), Float64Array.from(w.y), Float64Array.from(w.z)],
+      })),
+  },
+  {
+    spec: AF_SCREENER_SPEC,
+    description: `simulator afWindows ${JSON.stringify(AF_SCREENER_DATASET)}`,
+    examples: () =>
+      afWindows(AF_SCREENER_DATASET).map((w) => ({
+        id: w.id,
+        cohort: w.cohort,
+        label: w.label,
+        kind: w.kind,
+        channels: [Float64Array.from(w.samples)],
+      })),
+  },
+];
+
+export function referenceDir(name: string): string {
+  return path.join(ROOT, 'models', 'reference', name);
+}
+
+/** What the bundle spec takes from training: feature order, thresholds, change-detection calibration. */
+export interface BuildOutputs {
+  readonly model: string;
+  readonly version: string;
+  readonly featureNames: readonly string[];
+  readonly thresholds: ReferenceBuild['thresholds'];
+  readonly changeDetection: ChangeCalibration<PageHinkleyConfig>;
+  readonly datasetSnapshotSha256: string;
+}
+
+export interface ReferenceArtifacts {
+  readonly files: Readonly<Record<string, Uint8Array>>;
+  readonly evidence: ReferenceBuild['evidence'];
+}
+
+/** The artifacts pinned by the lock (deterministic) and the evidence (carries commit and lock hash). */
+export async function buildReference(entry: ReferenceEntry): Promise<ReferenceArtifacts> {
+  const build = await buildReferenceModel(entry.spec, entry.examples(), {
+    sourceCommit: sourceCommit(),
+    dependencyLockSha256: dependencyLockSha256(path.join(ROOT, 'package-lock.json')),
+    datasetDescription: entry.description,
+  });
+  const mean = build.validationScores.reduce((a, b) => a + b, 0) / build.validationScores.length;
+  // Page–Hinkley on the per-window score, against the validation mean, calibrated to one false
+  // alarm per 10,000 in-control windows (stated in the bundle's monitoring policy).
+  const changeDetection = calibratePageHinkley({
+    stream: { kind: 'bootstrap', values: build.validationScores },
+    delta: 0.05,
+    targetFalseAlarmsPer10k: 1,
+    seed: entry.spec.profileSeed + 10,
+    baseline: { kind: 'reference', mean },
+    streamLength: 400_000,
+  });
+  const outputs: BuildOutputs = {
+    model: entry.spec.name,
+    version: entry.spec.version,
+    featureNames: build.featureNames,
+    thresholds: build.thresholds,
+    changeDetection,
+    datasetSnapshotSha256: build.datasetSnapshotSha256,
+  };
+  const json = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 1)}\n`);
+  return {
+    files: { 'model.onnx': build.onnx, 'profile.json': json(build.profile), 'build.json': json(outputs) },
+    evidence: build.evidence,
+  };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
+}
+
+function lockOf(artifacts: ReferenceArtifacts): Record<string, string> {
+  return Object.fromEntries(Object.entries(artifacts.files).map(([name, bytes]) => [name, sha256(bytes)]));
+}
+
+export async function buildAndWriteReference(entry: ReferenceEntry): Promise<ReferenceArtifacts> {
+  const artifacts = await buildReference(entry);
+  const dir = referenceDir(entry.spec.name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(artifacts.files)) fs.writeFileSync(path.join(dir, name), bytes);
+  fs.writeFileSync(path.join(dir, 'evidence.json'), `${JSON.stringify(artifacts.evidence, null, 1)}\n`);
+  fs.writeFileSync(path.join(dir, 'model.lock.json'), `${JSON.stringify(lockOf(artifacts), null, 1)}\n`);
+  return artifacts;
+}
+
+/** Rebuilds in memory; returns one line per artifact whose SHA-256 differs from the committed lock. */
+export async function checkReferenceLock(entry: ReferenceEntry): Promise<string[]> {
+  const lockFile = path.join(referenceDir(entry.spec.name), 'model.lock.json');
+  const committed = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as Record<string, string>;
+  const fresh = lockOf(await buildReference(entry));
+  const names = new Set([...Object.keys(committed), ...Object.keys(fresh)]);
+  return [...names]
+    .filter((name) => committed[name] !== fresh[name])
+    .map((name) => `${name}: lock ${committed[name] ?? 'absent'}, rebuild ${fresh[name] ?? 'absent'}`);
+}
