@@ -131,7 +131,15 @@ export async function checkReferenceLock(entry: ReferenceEntry): Promise<string[
   const committed = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as Record<string, string>;
   const fresh = lockOf(await buildReference(entry));
   const names = new Set([...Object.keys(committed), ...Object.keys(fresh)]);
-  return [...names]
-    .filter((name) => committed[name] !== fresh[name])
-    .map((name) => `${name}: lock ${committed[name] ?? 'absent'}, rebuild ${fresh[name] ?? 'absent'}`);
+  const problems: string[] = [];
+  for (const name of names) {
+    if (committed[name] !== fresh[name]) {
+      problems.push(`${name}: lock ${committed[name] ?? 'absent'}, rebuild ${fresh[name] ?? 'absent'}`);
+    }
+    // The committed file itself must be what the lock names (nothing reformatted or edited by hand).
+    const file = path.join(referenceDir(entry.spec.name), name);
+    const onDisk = fs.existsSync(file) ? sha256(fs.readFileSync(file)) : 'absent';
+    if (committed[name] !== onDisk) problems.push(`${name}: lock ${committed[name] ?? 'absent'}, file ${onDisk}`);
+  }
+  return problems;
 }
