@@ -241,6 +241,7 @@ export class Connection implements SessionPeer {
     if (this.control.length > this.host.limits.maxControlQueueFrames && !this.paused) {
       // The client sends requests but does not read the answers: stop reading it (only it).
       this.paused = true;
+      this.host.counters.readPauses += 1;
       this.wire.pause();
     }
   }

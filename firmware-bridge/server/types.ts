@@ -80,6 +80,8 @@ export interface BridgeCounters {
   framesRejected: number;
   errorsByCode: Record<string, number>;
   fatalCloses: number;
+  /** Times a connection's reading was paused because it did not read its answers. */
+  readPauses: number;
   creditExceeded: number;
   creditHolds: number;
   resultsDelivered: number;
@@ -106,6 +108,7 @@ export function emptyCounters(): BridgeCounters {
     framesRejected: 0,
     errorsByCode: {},
     fatalCloses: 0,
+    readPauses: 0,
     creditExceeded: 0,
     creditHolds: 0,
     resultsDelivered: 0,
