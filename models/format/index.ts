@@ -192,3 +192,14 @@ export {
   type PublicKeyInfo,
   type SecretKey,
 } from './keyfile.ts';
+
+export {
+  summarizeBundle,
+  renderSummary,
+  diffManifests,
+  type BundleSummary,
+  type VerificationStatus,
+  type Change,
+  type ChangeArea,
+  type ApprovalLine,
+} from './summary.ts';

@@ -75,10 +75,15 @@ function validRootSigners(message: DecodedSign, doc: TrustDocument, ed25519: Ed2
   return out;
 }
 
-/** Every signature must be a root key of one of `docs` and verify with it; no key signs twice. */
-function checkSignatures(message: DecodedSign, docs: readonly TrustDocument[], ed25519: Ed25519): void {
+/** Every signer must be a root key of one of `docs` and verify with it; no key signs twice. */
+function checkSignatures(
+  signers: DecodedSign['signatures'],
+  message: DecodedSign,
+  docs: readonly TrustDocument[],
+  ed25519: Ed25519,
+): void {
   const seen = new Set<string>();
-  for (const signer of message.signatures) {
+  for (const signer of signers) {
     if (seen.has(signer.kid))
       throw new TrustError('DUPLICATE_SIGNER', `key ${signer.kid} signed the trust document twice`);
     seen.add(signer.kid);
@@ -120,7 +125,14 @@ export class TrustStore {
   static loadAnchor(bytes: Uint8Array, options: TrustOptions = {}): TrustStore {
     const ed25519 = options.ed25519 ?? defaultEd25519();
     const { message, document } = decodeTrust(bytes, options.maxBytes ?? DEFAULT_TRUST_MAX_BYTES);
-    checkSignatures(message, [document], ed25519);
+    // Signatures by keys that are not root keys of this document are ignored (a rotated document also
+    // carries the previous roots' signatures); a root key's signature must verify, and counts once.
+    checkSignatures(
+      message.signatures.filter((s) => document.keys.some((k) => k.kid === s.kid && k.role === 'root')),
+      message,
+      [document],
+      ed25519,
+    );
     const signers = validRootSigners(message, document, ed25519);
     if (signers.size < document.root.threshold) {
       throw new TrustError(
@@ -150,7 +162,7 @@ export class TrustStore {
         `trust version ${document.version} does not follow ${this.version}; install ${this.version + 1} first`,
       );
     }
-    checkSignatures(message, [this.document, document], this.ed25519);
+    checkSignatures(message.signatures, message, [this.document, document], this.ed25519);
     const old = validRootSigners(message, this.document, this.ed25519);
     if (old.size < this.document.root.threshold) {
       throw new TrustError(

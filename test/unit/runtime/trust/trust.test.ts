@@ -66,7 +66,7 @@ describe('trust document', () => {
       codeOf(() =>
         TrustStore.loadAnchor(signTrustDocument(strict, [signerFor(KEYS.root1), signerFor(KEYS.qa)])),
       ),
-    ).toBe('UNKNOWN_KEY');
+    ).toBe('THRESHOLD_NOT_MET');
     expect(
       codeOf(() =>
         TrustStore.loadAnchor(signTrustDocument(strict, [signerFor(KEYS.root1), signerFor(KEYS.root2)])),
