@@ -69,6 +69,8 @@ export interface DeviceClientDeps {
   readonly onUpdate?: (payload: Uint8Array, topic: string) => void | Promise<void>;
   /** After each successful connect (subscriptions in place, birth sent). */
   readonly onConnected?: (info: ConnectedInfo) => void;
+  /** After a connection that was online is lost (not called on stop()). */
+  readonly onDisconnected?: () => void;
   /** Every failure, typed; the client keeps running (reconnecting) unless stopped. */
   readonly onError?: (error: MqttError) => void;
   readonly onStateChange?: (state: ClientState) => void;
@@ -389,6 +391,7 @@ export class DeviceClient {
 
   private onClosed(conn: Connection): void {
     if (this.stateValue.kind === 'stopped') return;
+    const wasOnline = conn.online;
     conn.alive = false;
     conn.online = false;
     conn.inFlight.clear();
@@ -397,6 +400,7 @@ export class DeviceClient {
     conn.client.removeAllListeners('connect');
     conn.client.on('error', () => undefined);
     conn.client.end(true);
+    if (wasOnline) this.deps.onDisconnected?.();
     this.scheduleReconnect(conn.refusedProtocol);
   }
 
