@@ -233,7 +233,7 @@ function checkDevice(
   policy: VerifyPolicy,
 ): SkippedCheck[] {
   const skipped: SkippedCheck[] = [];
-  // Anti-rollback (SUIT sequence number, RFC 9124 §8.4.2; TUF rollback and fast-forward attacks).
+  // Anti-rollback (RFC 9124 "monotonic sequence number"; TUF rollback and fast-forward attacks).
   if (target.kind === 'device') {
     const installed = target.installed.get(manifest.modelFamily);
     const highest = installed?.highestSequence;

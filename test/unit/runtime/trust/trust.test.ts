@@ -114,6 +114,20 @@ describe('trust document', () => {
     );
   });
 
+  it('reloads an accepted rotation as the anchor after a reboot (signatures of the old roots are ignored)', () => {
+    const root3 = testKey('root-3', 'root');
+    const rotated = nextTrustDocument(base.document, {
+      issuedAtMs: T0,
+      removeKids: [KEYS.root1.kid, KEYS.root2.kid],
+      addKeys: [trustKey(root3)],
+    });
+    const bytes = signTrustDocument(rotated, [signerFor(KEYS.root1), signerFor(root3)]);
+    expect(base.store.acceptUpdate(bytes).version).toBe(2);
+    const rebooted = TrustStore.loadAnchor(bytes);
+    expect(rebooted.version).toBe(2);
+    expect(rebooted.keysOfRole('root').map((k) => k.kid)).toEqual(['root-3']);
+  });
+
   it('lets a revocation leave a required role short of keys, and reports it', () => {
     const next = nextTrustDocument(base.document, {
       issuedAtMs: T0,
