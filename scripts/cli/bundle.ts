@@ -183,11 +183,20 @@ export function registerBundle(program: Command): void {
     .requiredOption('--reviewer <name>', 'NAME <EMAIL>')
     .requiredOption('--scope <scope>', 'the widest deployment you approve: shadow, canary or full')
     .option('--out <file>', 'write the approved bundle here (default: update the bundle in place)')
+    .option('--trust <file>', 'check first that your key and the scope are valid in this trust document')
     .option('--at <iso>', 'approval time (default now)')
     .action(
       async (
         file: string,
-        o: { key: string; role: string; reviewer: string; scope: string; out?: string; at?: string },
+        o: {
+          key: string;
+          role: string;
+          reviewer: string;
+          scope: string;
+          out?: string;
+          trust?: string;
+          at?: string;
+        },
       ) => {
         if (!isRoleName(o.role)) throw new CliError('BAD_ARGUMENT', `--role ${o.role} is not a role`);
         if (!REVIEWER_PATTERN.test(o.reviewer))
@@ -198,6 +207,21 @@ export function registerBundle(program: Command): void {
             'ROLE_MISMATCH',
             `${key.kid} is a ${key.role} key; it cannot approve as ${o.role}`,
           );
+        }
+        if (o.trust !== undefined) {
+          const store = TrustStore.loadAnchor(await readCapped(o.trust, DEFAULT_TRUST_MAX_BYTES));
+          if (store.keyRevocation(key.kid) !== undefined) {
+            throw new BundleError('REVOKED_KEY', `${key.kid} has been revoked`);
+          }
+          if (store.key(key.kid)?.role !== o.role) {
+            throw new BundleError(
+              'UNKNOWN_KEY',
+              `${key.kid} is not a ${o.role} key in trust version ${store.version}`,
+            );
+          }
+          if (store.scope(o.scope) === undefined) {
+            throw new CliError('BAD_ARGUMENT', `--scope ${o.scope} is not a scope of the release policy`);
+          }
         }
         const info = await approveBundle({
           bundle: file,

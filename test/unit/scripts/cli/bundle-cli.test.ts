@@ -358,6 +358,23 @@ describe('vigil bundle', () => {
       'full',
     );
     expect(open.stderr).toMatch(/^vigil: KEY_PERMISSIONS:/);
+    const trustFile = path.join(path.dirname(keys), 'trust.cbor');
+    const badScope = await run(
+      'bundle',
+      'approve',
+      bundle,
+      '--key',
+      path.join(keys, 'clin-carol.key'),
+      '--role',
+      'clinical',
+      '--reviewer',
+      'C <c@d.e>',
+      '--scope',
+      'everywhere',
+      '--trust',
+      trustFile,
+    );
+    expect(badScope.stderr).toMatch(/^vigil: BAD_ARGUMENT: --scope everywhere/);
     const badReviewer = await run(
       'bundle',
       'approve',
