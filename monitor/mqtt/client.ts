@@ -419,6 +419,9 @@ export class DeviceClient {
   private pump(): void {
     const conn = this.conn;
     if (!conn?.online || this.pumping || this.stateValue.kind === 'stopped') return;
+    // Refill in batches (a quarter of the window at least) rather than one read per PUBACK.
+    const window = this.options.inflightWindow;
+    if (conn.inFlight.size > window - Math.max(1, Math.floor(window / 4))) return;
     this.pumping = true;
     try {
       while (conn.alive && conn.inFlight.size < this.options.inflightWindow) {

@@ -274,8 +274,11 @@ export class Outbox {
     this.assertOpen();
     // Entries whose PUBACK is queued but not yet committed are already delivered: skip them
     // rather than force a commit on every read.
-    const rows = this.statements.pendingAfter.all(afterSeq, limit + this.ackQueue.size) as Row[];
     const out: OutboxEntry[] = [];
+    if (limit <= 0) return out;
+    let skip = 0;
+    for (const seq of this.ackQueue) if (seq > afterSeq) skip += 1;
+    const rows = this.statements.pendingAfter.all(afterSeq, limit + skip) as Row[];
     for (const row of rows) {
       if (this.ackQueue.has(row.seq)) continue;
       out.push(toEntry(row, this.attemptQueue.get(row.seq) ?? 0));
