@@ -28,8 +28,16 @@ async function withBroker<T>(fn: (url: string) => Promise<T>): Promise<T> {
   try {
     return await fn(url);
   } finally {
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      broker.close(() => {
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   }
 }
 
