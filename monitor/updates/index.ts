@@ -47,3 +47,5 @@ export type { ChunkRange } from './ranges.ts';
 export type { DoneRecord } from './staging.ts';
 export { UpdateError } from './errors.ts';
 export type { UpdateErrorCode } from './errors.ts';
+export { openDeviceTransport } from './device-transport.ts';
+export type { DeviceTransport, DeviceTransportConfig, DeviceTransportHooks } from './device-transport.ts';

@@ -4,11 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DeviceClient } from '../../../monitor/mqtt/index.ts';
-import type { IClientOptions, MqttClient } from 'mqtt';
-import { Outbox } from '../../../monitor/outbox/index.ts';
-import { UpdateReceiver, outboxStatusSink } from '../../../monitor/updates/index.ts';
-import type { InstallResult, UpdateLimits } from '../../../monitor/updates/index.ts';
+import type { DeviceClient } from '../../../monitor/mqtt/index.ts';
+import type { Outbox } from '../../../monitor/outbox/index.ts';
+import { openDeviceTransport } from '../../../monitor/updates/index.ts';
+import type { InstallResult, UpdateLimits, UpdateReceiver } from '../../../monitor/updates/index.ts';
 
 export interface TestDevice {
   readonly name: string;
@@ -33,7 +32,6 @@ export interface TestDeviceOptions {
   readonly cohort?: string;
   readonly limits?: Partial<UpdateLimits>;
   readonly install?: (bytes: Uint8Array) => InstallResult;
-  readonly connect?: (url: string, options: IClientOptions) => MqttClient;
 }
 
 export async function startDevice(o: TestDeviceOptions): Promise<TestDevice> {
@@ -63,17 +61,22 @@ export async function startDevice(o: TestDeviceOptions): Promise<TestDevice> {
   };
 
   function open(): void {
-    const outbox = Outbox.open(path.join(dir, 'outbox.db'));
-    const receiver = UpdateReceiver.open(
+    device.chunkMessages = 0;
+    const transport = openDeviceTransport(
       {
-        fleet: o.fleet,
-        device: o.name,
-        stagingDir: path.join(dir, 'staging'),
-        ...(o.cohort === undefined ? {} : { cohort: o.cohort }),
-        limits: { stallMs: 400, ...o.limits },
+        dataDir: dir,
+        mqtt: {
+          url: o.url,
+          fleet: o.fleet,
+          device: o.name,
+          ...(o.cohort === undefined ? {} : { cohort: o.cohort }),
+          reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
+          connectTimeoutMs: 2000,
+        },
+        updateLimits: { stallMs: 400, ...o.limits },
       },
       {
-        emitStatus: outboxStatusSink(outbox, { fleet: o.fleet, device: o.name }),
+        onCommand: () => undefined,
         onBundleStaged: (file) => {
           const bytes = new Uint8Array(fs.readFileSync(file));
           installed.push(bytes);
@@ -81,38 +84,19 @@ export async function startDevice(o: TestDeviceOptions): Promise<TestDevice> {
         },
       },
     );
-    device.chunkMessages = 0;
-    const client = new DeviceClient(
-      {
-        url: o.url,
-        fleet: o.fleet,
-        device: o.name,
-        ...(o.cohort === undefined ? {} : { cohort: o.cohort }),
-        reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
-        connectTimeoutMs: 2000,
-      },
-      {
-        outbox,
-        onUpdate: async (payload, topic) => {
-          if (topic.includes('/chunk/')) {
-            device.chunkMessages += 1;
-            device.onChunk?.(device.chunkMessages);
-          }
-          await receiver.handleMessage(payload, topic);
-        },
-        onConnected: () => {
-          receiver.onConnected();
-        },
-        onDisconnected: () => {
-          receiver.onDisconnected();
-        },
-        ...(o.connect ? { connect: o.connect } : {}),
-      },
-    );
-    device.outbox = outbox;
-    device.receiver = receiver;
-    device.client = client;
-    client.start();
+    // Count chunk messages seen by this instance (the receiver's entry point, wrapped).
+    const handle = transport.receiver.handleMessage.bind(transport.receiver);
+    transport.receiver.handleMessage = (payload, topic) => {
+      if (topic.includes('/chunk/')) {
+        device.chunkMessages += 1;
+        device.onChunk?.(device.chunkMessages);
+      }
+      return handle(payload, topic);
+    };
+    device.outbox = transport.outbox;
+    device.receiver = transport.receiver;
+    device.client = transport.client;
+    transport.start();
   }
 
   open();
