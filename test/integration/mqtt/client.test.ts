@@ -38,7 +38,7 @@ async function retainedState(url: string, fleet: string, device: string): Promis
   await op.subscribe([`vigil/v1/${fleet}/${device}/state`], (_t, payload, retained) => {
     if (retained) state = parseState(payload);
   });
-  await new Promise((r) => setTimeout(r, 150));
+  await waitUntil(() => state !== null, 3000, 'the retained state').catch(() => undefined);
   await op.end();
   return state;
 }
