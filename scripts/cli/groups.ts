@@ -4,6 +4,7 @@ import { registerBundle } from './bundle.ts';
 import { registerDemo } from './demo.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerModels } from './models.ts';
+import { registerPush } from './push.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerTrust } from './trust.ts';
 
@@ -14,6 +15,7 @@ export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerKeygen,
   registerTrust,
   registerBundle,
+  registerPush,
   registerDemo,
   registerBench,
 ];
