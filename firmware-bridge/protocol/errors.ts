@@ -29,6 +29,7 @@ export const WIRE_ERROR_CODES = [
   'OUT_OF_ORDER',
   'TOO_MANY_STREAMS',
   'STREAM_SPEC_CONFLICT', // `open` of an existing stream with a different spec
+  'COUNTER_GAP', // a counter jump beyond the bridge's limit (close and reopen the stream to start over)
   'INTERNAL', // the runtime failed for a reason that is not the client's input
 ] as const;
 

@@ -81,6 +81,9 @@ function samples(f: Fields, id: number, limits: ClientParseLimits): SamplesMessa
     return channel;
   });
   const anyInt16 = data.some((channel) => channel instanceof Int16Array);
+  if (counter + (data[0]?.length ?? 0) > Number.MAX_SAFE_INTEGER) {
+    throw new BridgeError('BAD_FIELD', 'samples.counter + samples in the frame exceeds 2^53 - 1');
+  }
   const rawScale = f.optionalArray('scale', data.length, data.length);
   let scale: number[] | undefined;
   if (rawScale !== undefined) {

@@ -216,7 +216,8 @@ export class Connection implements SessionPeer {
 
   // ------------------------------------------------------------------ output
 
-  sendError(code: WireErrorCode, message: string, re?: number, stream?: string): void {
+  sendError(code: WireErrorCode, text: string, re?: number, stream?: string): void {
+    const message = safeText(text);
     this.host.counters.framesRejected += 1;
     this.host.counters.errorsByCode[code] = (this.host.counters.errorsByCode[code] ?? 0) + 1;
     this.host.logger.debug({ event: 'bridge.error', connection: this.id, code, re }, message);
@@ -378,8 +379,9 @@ export class Connection implements SessionPeer {
    * A fatal error: the frame is written (best effort), the connection is flushed and closed. The
    * session (if any) is detached at once, so its results queue for a resume.
    */
-  fail(code: WireErrorCode, message: string, re?: number, destroyNow = false): void {
+  fail(code: WireErrorCode, text: string, re?: number, destroyNow = false): void {
     if (!this.isOpen) return;
+    const message = safeText(text);
     this.host.counters.fatalCloses += 1;
     this.host.counters.errorsByCode[code] = (this.host.counters.errorsByCode[code] ?? 0) + 1;
     this.host.logger.info(
@@ -442,6 +444,14 @@ function totals(session: Session): { framesRejected: number; resultsDropped: num
     resultsDropped: session.counters.resultsDropped,
     alertsDropped: session.counters.alertsDropped,
   };
+}
+
+/** Error messages may quote client input: printable ASCII only, and short (docs: at most 256 characters). */
+export const MAX_ERROR_MESSAGE = 256;
+
+function safeText(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length <= MAX_ERROR_MESSAGE ? clean : `${clean.slice(0, MAX_ERROR_MESSAGE - 3)}...`;
 }
 
 export function describe(error: unknown): string {

@@ -320,6 +320,18 @@ export class BridgeCore implements ConnectionHost {
       );
       return;
     }
+    const maxGap = Math.ceil(this.limits.maxCounterGapS * stream.rateHz);
+    if (stream.next !== null && message.counter - stream.next > maxGap) {
+      this.reject(session, stream);
+      connection.sendError(
+        'COUNTER_GAP',
+        `frame starts ${message.counter - stream.next} samples after the expected counter ${stream.next} ` +
+          `(more than ${this.limits.maxCounterGapS} s); close and reopen the stream to start over`,
+        message.id,
+        message.stream,
+      );
+      return;
+    }
     const length = message.data[0]?.length ?? 0;
     let windows: unknown;
     const pushed = this.callRuntime(connection, message.id, message.stream, () => {

@@ -26,6 +26,12 @@ export interface BridgeLimits {
   readonly maxWindowsInFlight: number;
   /** A window without a result for this long no longer holds credit (the runtime lost it). */
   readonly inFlightStaleMs: number;
+  /**
+   * A samples frame may start at most this many seconds (at the stream's rate) after the sample the
+   * stream expects next; a larger jump is refused (COUNTER_GAP). The runtime fills gaps window by
+   * window, so an absurd jump (e.g. 2^40 samples) would otherwise stall it.
+   */
+  readonly maxCounterGapS: number;
   /** How long a disconnected device's streams and queued results are kept for a resume. */
   readonly resumeWindowMs: number;
   readonly helloTimeoutMs: number;
@@ -49,6 +55,7 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = Object.freeze({
   maxControlQueueFrames: 256,
   maxWindowsInFlight: 256,
   inFlightStaleMs: 10_000,
+  maxCounterGapS: 3_600,
   resumeWindowMs: 300_000,
   helloTimeoutMs: 10_000,
   stallTimeoutMs: 30_000,
@@ -69,6 +76,7 @@ const BOUNDS: Readonly<Record<keyof BridgeLimits, readonly [number, number]>> = 
   maxControlQueueFrames: [1, 1_000_000],
   maxWindowsInFlight: [1, 1_000_000],
   inFlightStaleMs: [1, 3_600_000],
+  maxCounterGapS: [1, 7 * 86_400],
   resumeWindowMs: [0, 86_400_000],
   helloTimeoutMs: [1, 3_600_000],
   stallTimeoutMs: [1, 3_600_000],

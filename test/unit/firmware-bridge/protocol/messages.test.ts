@@ -68,7 +68,7 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
         type: fc.constant('samples' as const),
         id: uint,
         stream: id,
-        counter: uint,
+        counter: fc.nat({ max: Number.MAX_SAFE_INTEGER - 64 }),
         timestampMs: fc.double({ min: 0, max: 2 ** 50, noNaN: true }),
         rateHz: rate,
         data: fc.array(channel, { minLength: 1, maxLength: 3 }),
@@ -95,6 +95,18 @@ describe('client messages', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('refuse a frame whose last counter would pass 2^53 - 1', () => {
+    const message = {
+      type: 'samples',
+      id: 1,
+      stream: 's',
+      counter: Number.MAX_SAFE_INTEGER - 1,
+      timestampMs: 0,
+      data: [new Float32Array(2)],
+    };
+    expect(code(() => roundTrip(message))).toBe('BAD_FIELD');
   });
 
   it('accept an integral float where an integer is expected (some encoders emit one)', () => {

@@ -198,6 +198,30 @@ describe('bridge core: samples', () => {
     expect(core.session('dev-1')?.streamCounters()[0]).toMatchObject({ frames: 2, rejected: 2, next: 120 });
   });
 
+  it('refuses a counter jump beyond maxCounterGapS (the runtime fills gaps window by window)', () => {
+    const { core, runtime } = setup({ maxCounterGapS: 10 });
+    const { wire, connection } = connect(core);
+    wire.take();
+    connection.receive(frame(samples('ecg0', 2 ** 40, 10, 3))); // the first frame may start anywhere
+    connection.receive(frame(samples('ecg0', 2 ** 40 + 10 + 2501, 10, 4))); // 10 s at 250 Hz = 2500
+    connection.receive(frame(samples('ecg0', 2 ** 40 + 10 + 2500, 10, 5)));
+    expect(wire.ofType('error')).toMatchObject([
+      { re: 4, code: 'COUNTER_GAP', stream: 'ecg0', fatal: false },
+    ]);
+    expect(runtime.pushed.map((f) => f.firstCounter - 2 ** 40)).toEqual([0, 2510]);
+  });
+
+  it('keeps error messages short and printable even when they quote hostile input', () => {
+    const { core } = setup();
+    const { wire, connection } = connect(core);
+    wire.take();
+    connection.receive(frame({ type: 'ping', id: 3, ['\u0000é'.repeat(300)]: 1 }));
+    const [error] = wire.ofType('error');
+    expect(error?.code).toBe('BAD_MESSAGE');
+    expect(error?.message.length).toBeLessThanOrEqual(256);
+    expect(error?.message).toMatch(/^[\x20-\x7e]+$/);
+  });
+
   it('answers a runtime bug with INTERNAL and keeps serving', () => {
     const { core, runtime } = setup();
     const { wire, connection } = connect(core);
