@@ -59,17 +59,22 @@ export function featureExtractor(manifest: Manifest): FeatureExtractor {
   return {
     names,
     extract(window: Window): FeatureOutcome {
-      const features = plan.run(signalOf(window));
+      const values = plan.run(signalOf(window)).values;
       let nan = 0;
-      const named = new Map<string, number>();
-      features.values.forEach((value, i) => {
-        if (Number.isNaN(value)) nan += 1;
-        named.set(names[i] as string, value);
-      });
+      for (let i = 0; i < values.length; i += 1) if (Number.isNaN(values[i])) nan += 1;
       if (nan / Math.max(1, names.length) > MAX_NAN_FEATURE_FRACTION) {
         return { kind: 'invalid', detail: `${nan} of ${names.length} features not computable` };
       }
-      return { kind: 'features', values: features.values, named };
+      // The named view is only needed by a fallback rule: built on first use, not per window.
+      let named: Map<string, number> | undefined;
+      return {
+        kind: 'features',
+        values,
+        get named(): ReadonlyMap<string, number> {
+          named ??= new Map(names.map((name, i) => [name, values[i] as number]));
+          return named;
+        },
+      };
     },
   };
 }

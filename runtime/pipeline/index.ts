@@ -1,16 +1,35 @@
 export { PipelineError, type PipelineErrorCode } from './errors.ts';
 export type { FeatureExtractor, FeatureOutcome, FeatureReference } from './features.ts';
+export { MAX_ABS_TIMESTAMP_MS, MAX_STREAM_CHANNELS, MAX_STREAM_RATE_HZ, validateFrame } from './frame.ts';
+export {
+  HELD_RUN_MIN_SAMPLES,
+  HELD_RUN_S,
+  measureChannels,
+  type ChannelRange,
+  type RawWindowStats,
+} from './measure.ts';
+export {
+  ACTIVITY_BUCKET_MS,
+  ActivityTracker,
+  MIN_MOTION_COVERAGE,
+  needsMotion,
+  type ActivityWindow,
+} from './motion.ts';
+export { episodeLogger, type EpisodeLog } from './log.ts';
 export type { PipelineEvent, PipelineObserver } from './observer.ts';
 export { checkOod } from './ood.ts';
 export {
+  DEFAULT_MOTION_WAIT_MS,
   Pipeline,
   type FamilyRunners,
+  type FamilyStats,
   type PipelineOptions,
+  type PipelineStats,
   type ResultListener,
   type ShadowListener,
 } from './pipeline.ts';
 export { decide, initialPostprocessState, type Decision, type PostprocessState } from './postprocess.ts';
-export { checkRawWindow, rejectMask, type QualityVerdict } from './quality.ts';
+export { checkRawWindow, rawStatsOf, rejectMask, type QualityVerdict } from './quality.ts';
 export type {
   FallbackOutput,
   FallbackReason,
@@ -20,6 +39,13 @@ export type {
   WindowResult,
 } from './result.ts';
 export { evaluateRule, RuleEvaluationError } from './rule.ts';
-export { ModelRunner, type LoadedModel, type RunnerOptions, type RunnerOutput } from './runner.ts';
-export { StreamWindower, streamBufferBytes, type StreamStats } from './stream.ts';
+export {
+  ModelRunner,
+  type LoadedModel,
+  type RunnerOptions,
+  type RunnerOutput,
+  type WindowContext,
+} from './runner.ts';
+export { LatencyHistogram, type LatencySummary, type RunnerStats } from './stats.ts';
+export { MAX_FRAME_SAMPLES, StreamWindower, streamBufferBytes, type StreamStats } from './stream.ts';
 export { SENSOR_FLAG, SENSOR_FLAG_NAMES, type SamplesFrame, type StreamSpec, type Window } from './types.ts';

@@ -9,6 +9,7 @@ export type PipelineEvent =
       readonly streamId: string;
       readonly modelFamily: string;
       readonly bundleId: string;
+      /** Reason of the episode's first window. */
       readonly reason: FallbackReason;
       readonly atMs: number;
     }
@@ -21,6 +22,8 @@ export type PipelineEvent =
       readonly startMs: number;
       readonly endMs: number;
       readonly windows: number;
+      /** Windows of the episode per reason (an episode spans consecutive fallbacks of any reason). */
+      readonly reasons: Readonly<Partial<Record<FallbackReason, number>>>;
     }
   | {
       readonly kind: 'alert';

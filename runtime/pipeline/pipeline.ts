@@ -1,11 +1,16 @@
 // The stream pipeline of one gateway: streams are opened against the active model of the family that
 // consumes their sensor; every completed window goes to that model's runner (and to a shadow
-// candidate's, whose results never reach the firmware). Results are delivered to listeners.
-import type { SensorKind } from '../../models/format/manifest.ts';
+// candidate's, whose results never reach the firmware). Models that gate by motion get the same
+// device's accelerometer activity over the window's span (docs/pipeline.md "Motion gating").
+import type { InputSpec, SensorKind } from '../../models/format/manifest.ts';
+import type { BatcherStats } from '../inference/batcher.ts';
 import { PipelineError } from './errors.ts';
+import { validateSpec } from './frame.ts';
+import { ACTIVITY_SLACK_MS, ActivityTracker, AuxiliaryStream, type ActivityWindow } from './motion.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { WindowResult } from './result.ts';
-import type { ModelRunner, RunnerOutput } from './runner.ts';
+import type { ModelRunner, RunnerOutput, WindowContext } from './runner.ts';
+import type { RunnerStats } from './stats.ts';
 import { StreamWindower, type StreamStats } from './stream.ts';
 import type { SamplesFrame, StreamSpec, Window } from './types.ts';
 
@@ -14,7 +19,16 @@ export interface PipelineOptions {
   readonly monoNow: () => number;
   /** A runner threw (a bug, not bad input): reported, and the window produces no result. */
   readonly onInternalError: (error: unknown, window: Window) => void;
+  /**
+   * How long a motion-gated window may wait for its accelerometer data to arrive (default 500 ms);
+   * after that it is judged on what arrived (and fails closed when that is not enough).
+   */
+  readonly motionWaitMs?: number;
+  /** Timer for motion waits (default setTimeout); injectable for tests. */
+  readonly schedule?: (fn: () => void, ms: number) => void;
 }
+
+export const DEFAULT_MOTION_WAIT_MS = 500;
 
 /** The runners serving one model family: the active one, and maybe a candidate in shadow. */
 export interface FamilyRunners {
@@ -24,8 +38,18 @@ export interface FamilyRunners {
 
 interface OpenStream {
   readonly spec: StreamSpec;
+  /** Null for an auxiliary accelerometer stream (motion context only). */
+  readonly family: string | null;
+  windower: StreamWindower | null;
+  readonly aux: AuxiliaryStream | null;
+  tracker: ActivityTracker | null;
+}
+
+interface ParkedWindow {
   readonly family: string;
-  readonly windower: StreamWindower;
+  readonly window: Window;
+  readonly expiresAtMono: number;
+  done: boolean;
 }
 
 export type ResultListener = (result: WindowResult) => void;
@@ -33,12 +57,56 @@ export type ResultListener = (result: WindowResult) => void;
 /** A pair of results for the same window from the active model and its shadow candidate. */
 export type ShadowListener = (active: WindowResult, candidate: WindowResult) => void;
 
+export interface FamilyStats {
+  readonly family: string;
+  readonly active: RunnerStats;
+  readonly shadow: RunnerStats | null;
+  readonly batcher: BatcherStats;
+  /** Windows the shadow did not see because its input spec differs from the active model's. */
+  readonly shadowSkipped: number;
+}
+
+export interface PipelineStats {
+  readonly streams: number;
+  readonly auxiliaryStreams: number;
+  /** Windows handed to runners whose result is not out yet. */
+  readonly inFlight: number;
+  /** Motion-gated windows waiting for their accelerometer data. */
+  readonly waitingForMotion: number;
+  readonly internalErrors: number;
+  readonly families: readonly FamilyStats[];
+}
+
+function sameInput(a: InputSpec, b: InputSpec): boolean {
+  return (
+    a.sensor === b.sensor &&
+    a.sampleRateHz === b.sampleRateHz &&
+    a.rateToleranceRel === b.rateToleranceRel &&
+    a.windowS === b.windowS &&
+    a.hopS === b.hopS &&
+    a.channels.length === b.channels.length &&
+    a.channels.every((c, i) => {
+      const d = b.channels[i];
+      return d !== undefined && c.name === d.name && c.min === d.min && c.max === d.max;
+    })
+  );
+}
+
 export class Pipeline {
   private readonly families = new Map<string, FamilyRunners>();
   private readonly streams = new Map<string, OpenStream>();
+  /** Accelerometer streams per device id (for motion context). */
+  private readonly accelByDevice = new Map<string, Set<OpenStream>>();
+  private readonly parked = new Map<string, ParkedWindow[]>();
   private readonly listeners = new Set<ResultListener>();
   private readonly shadowListeners = new Set<ShadowListener>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly shadowSkipped = new Map<string, number>();
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  private internalErrors = 0;
+  private waiting = 0;
+  /** Longest window among motion-gated models (0: no model gates by motion). */
+  private motionWindowMs = 0;
 
   constructor(
     private readonly options: PipelineOptions,
@@ -50,14 +118,29 @@ export class Pipeline {
     const previous = this.families.get(family);
     this.families.set(family, runners);
     if (previous && previous.active !== runners.active) {
-      for (const stream of this.streams.values()) {
-        if (stream.family === family) previous.active.forgetStream(stream.spec.streamId);
+      for (const [id, stream] of this.streams) {
+        if (stream.family !== family) continue;
+        previous.active.forgetStream(id);
+        const input = runners.active.model.manifest.input;
+        if (sameInput(previous.active.model.manifest.input, input)) continue;
+        // A new input spec needs a new windower; a stream it cannot serve is closed (the firmware
+        // gets UNKNOWN_STREAM on its next frame, reopens and learns why).
+        try {
+          stream.windower = new StreamWindower(stream.spec, input, this.options.monoNow);
+        } catch {
+          this.closeStream(id);
+        }
       }
     }
+    if (previous?.shadow && previous.shadow !== runners.shadow) {
+      for (const [id, stream] of this.streams) if (stream.family === family) previous.shadow.forgetStream(id);
+    }
+    this.updateMotionNeeds();
   }
 
   removeFamily(family: string): void {
     this.families.delete(family);
+    this.updateMotionNeeds();
   }
 
   familyNames(): string[] {
@@ -85,7 +168,13 @@ export class Pipeline {
     return () => this.shadowListeners.delete(listener);
   }
 
+  /**
+   * Opens a stream against the active model of the family that reads its sensor. An accelerometer
+   * stream that no model reads is still accepted while a model gates PPG by motion (auxiliary).
+   * Throws PipelineError (DUPLICATE_STREAM, TOO_MANY_STREAMS, NO_MODEL_FOR_SENSOR, RATE_MISMATCH…).
+   */
   openStream(spec: StreamSpec): void {
+    validateSpec(spec);
     if (this.streams.has(spec.streamId)) {
       throw new PipelineError('DUPLICATE_STREAM', `stream ${spec.streamId} is already open`);
     }
@@ -96,18 +185,52 @@ export class Pipeline {
       );
     }
     const family = this.familyForSensor(spec.sensor);
+    let stream: OpenStream;
     if (family === undefined) {
-      throw new PipelineError('NO_MODEL_FOR_SENSOR', `no active model consumes ${spec.sensor} streams`);
+      if (spec.sensor !== 'accel' || this.motionWindowMs === 0) {
+        throw new PipelineError('NO_MODEL_FOR_SENSOR', `no active model consumes ${spec.sensor} streams`);
+      }
+      if (spec.channelCount !== 3 && spec.channelCount !== 1) {
+        throw new PipelineError(
+          'CHANNEL_MISMATCH',
+          `stream ${spec.streamId}: motion gating reads a 3-axis accelerometer (or its magnitude)`,
+        );
+      }
+      const tracker = this.newTracker(spec);
+      stream = { spec, family: null, windower: null, aux: new AuxiliaryStream(spec, tracker), tracker };
+    } else {
+      const runners = this.families.get(family) as FamilyRunners;
+      const windower = new StreamWindower(spec, runners.active.model.manifest.input, this.options.monoNow);
+      stream = { spec, family, windower, aux: null, tracker: null };
     }
-    const runners = this.families.get(family) as FamilyRunners;
-    const windower = new StreamWindower(spec, runners.active.model.manifest.input, this.options.monoNow);
-    this.streams.set(spec.streamId, { spec, family, windower });
+    this.streams.set(spec.streamId, stream);
+    if (spec.sensor === 'accel') {
+      let set = this.accelByDevice.get(spec.deviceId);
+      if (!set) {
+        set = new Set();
+        this.accelByDevice.set(spec.deviceId, set);
+      }
+      set.add(stream);
+    }
   }
 
   closeStream(streamId: string): void {
     const stream = this.streams.get(streamId);
     if (!stream) return;
     this.streams.delete(streamId);
+    const accel = this.accelByDevice.get(stream.spec.deviceId);
+    if (accel?.delete(stream) === true && accel.size === 0) this.accelByDevice.delete(stream.spec.deviceId);
+    const parked = this.parked.get(stream.spec.deviceId);
+    if (parked) {
+      for (const p of parked) {
+        if (p.window.streamId === streamId && !p.done) {
+          p.done = true;
+          this.waiting -= 1;
+        }
+      }
+      this.settleDrain();
+    }
+    if (stream.family === null) return;
     const runners = this.families.get(stream.family);
     runners?.active.forgetStream(streamId);
     runners?.shadow?.forgetStream(streamId);
@@ -118,51 +241,243 @@ export class Pipeline {
   }
 
   streamStats(streamId: string): StreamStats | undefined {
-    return this.streams.get(streamId)?.windower.statistics;
+    return this.streams.get(streamId)?.windower?.statistics;
   }
 
   get openStreams(): number {
     return this.streams.size;
   }
 
+  /** Counters for the monitor: streams, queue, and every runner's and batcher's counters. */
+  stats(): PipelineStats {
+    let aux = 0;
+    for (const s of this.streams.values()) if (s.aux) aux += 1;
+    return {
+      streams: this.streams.size,
+      auxiliaryStreams: aux,
+      inFlight: this.inFlight,
+      waitingForMotion: this.waiting,
+      internalErrors: this.internalErrors,
+      families: this.familyNames().map((family) => {
+        const runners = this.families.get(family) as FamilyRunners;
+        return {
+          family,
+          active: runners.active.stats(),
+          shadow: runners.shadow?.stats() ?? null,
+          batcher: runners.active.model.batcher.stats,
+          shadowSkipped: this.shadowSkipped.get(family) ?? 0,
+        };
+      }),
+    };
+  }
+
   /**
    * Feeds a frame. Windows it completes are processed asynchronously; results reach listeners.
-   * Returns the number of windows the frame completed. Throws PipelineError on a bad frame.
+   * Returns the number of windows the frame completed. Throws PipelineError on a bad frame; the
+   * stream stays usable.
    */
   push(frame: SamplesFrame): number {
-    const stream = this.streams.get(frame.streamId);
-    if (!stream) throw new PipelineError('UNKNOWN_STREAM', `stream ${frame.streamId} is not open`);
-    const windows = stream.windower.push(frame);
-    for (const window of windows) this.dispatch(stream.family, window);
+    const f = frame as unknown;
+    if (typeof f !== 'object' || f === null)
+      throw new PipelineError('BAD_FRAME', 'the frame is not an object');
+    const streamId = (f as { streamId?: unknown }).streamId;
+    const stream = typeof streamId === 'string' ? this.streams.get(streamId) : undefined;
+    if (!stream) throw new PipelineError('UNKNOWN_STREAM', `stream ${String(streamId)} is not open`);
+    if (stream.aux) {
+      stream.aux.push(frame);
+      this.releaseParked(stream.spec.deviceId);
+      return 0;
+    }
+    const windower = stream.windower as StreamWindower;
+    const windows = windower.push(frame);
+    if (stream.spec.sensor === 'accel' && this.motionWindowMs > 0) {
+      stream.tracker ??= this.newTracker(stream.spec);
+      stream.tracker.add(frame.channels, windower.timeOf(frame.firstCounter));
+      this.releaseParked(stream.spec.deviceId);
+    }
+    for (const window of windows) this.dispatch(stream.family as string, window);
     return windows.length;
   }
 
-  /** Resolves when every window handed to the runners so far has produced its result. */
-  async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  /** Resolves when every window received so far has produced its result. */
+  drain(): Promise<void> {
+    if (this.inFlight === 0 && this.waiting === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
+
+  // --- motion context ---------------------------------------------------------------------------
+
+  private updateMotionNeeds(): void {
+    let longest = 0;
+    for (const runners of this.families.values()) {
+      for (const runner of [runners.active, runners.shadow]) {
+        if (runner?.needsMotion === true)
+          longest = Math.max(longest, runner.model.manifest.input.windowS * 1000);
+      }
+    }
+    this.motionWindowMs = longest;
+    if (longest === 0) {
+      for (const stream of this.streams.values()) if (!stream.aux) stream.tracker = null;
+    }
+  }
+
+  private newTracker(spec: StreamSpec): ActivityTracker {
+    return new ActivityTracker(spec.streamId, spec.rateHz, this.motionWindowMs + ACTIVITY_SLACK_MS);
+  }
+
+  /** The best-covered accelerometer activity of the window's device, and whether it is complete. */
+  private motionFor(window: Window): { motion: ActivityWindow | null; complete: boolean } {
+    let best: ActivityWindow | null = null;
+    let complete = false;
+    for (const stream of this.accelByDevice.get(window.deviceId) ?? []) {
+      if (!stream.tracker) continue;
+      const activity = stream.tracker.query(window.startMs, window.endMs);
+      if (!best || activity.samples > best.samples) best = activity;
+      if (stream.tracker.coveredUntilMs >= window.endMs) complete = true;
+    }
+    return { motion: best, complete };
+  }
+
+  private needsMotion(runners: FamilyRunners): boolean {
+    return runners.active.needsMotion || runners.shadow?.needsMotion === true;
+  }
+
+  private park(family: string, window: Window): void {
+    const entry: ParkedWindow = {
+      family,
+      window,
+      expiresAtMono: this.options.monoNow() + (this.options.motionWaitMs ?? DEFAULT_MOTION_WAIT_MS),
+      done: false,
+    };
+    let list = this.parked.get(window.deviceId);
+    if (!list) {
+      list = [];
+      this.parked.set(window.deviceId, list);
+    }
+    list.push(entry);
+    this.waiting += 1;
+    const schedule = this.options.schedule ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
+    schedule(() => {
+      this.release(entry);
+    }, this.options.motionWaitMs ?? DEFAULT_MOTION_WAIT_MS);
+  }
+
+  /** Releases the device's parked windows whose accelerometer data is now complete. */
+  private releaseParked(deviceId: string): void {
+    const list = this.parked.get(deviceId);
+    if (!list) return;
+    for (const entry of list) {
+      if (!entry.done && this.motionFor(entry.window).complete) this.release(entry);
+    }
+  }
+
+  private release(entry: ParkedWindow): void {
+    if (entry.done) return;
+    entry.done = true;
+    this.waiting -= 1;
+    const list = this.parked.get(entry.window.deviceId);
+    if (list) {
+      const open = list.filter((e) => !e.done);
+      if (open.length === 0) this.parked.delete(entry.window.deviceId);
+      else this.parked.set(entry.window.deviceId, open);
+    }
+    const runners = this.families.get(entry.family);
+    if (runners) {
+      const { motion } = this.motionFor(entry.window);
+      this.run(runners, entry.family, entry.window, { motion, readyAtMonoMs: this.options.monoNow() });
+    }
+    this.settleDrain();
+  }
+
+  // --- dispatch ---------------------------------------------------------------------------------
 
   private dispatch(family: string, window: Window): void {
     const runners = this.families.get(family);
     if (!runners) return;
-    const task = this.run(runners, window);
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-  }
-
-  private async run(runners: FamilyRunners, window: Window): Promise<void> {
-    let active: RunnerOutput;
-    let shadow: RunnerOutput | null;
-    try {
-      [active, shadow] = await Promise.all([
-        runners.active.process(window),
-        runners.shadow ? runners.shadow.process(window) : Promise.resolve(null),
-      ]);
-    } catch (error) {
-      this.options.onInternalError(error, window);
+    if (this.needsMotion(runners)) {
+      const { motion, complete } = this.motionFor(window);
+      if (!complete && motion !== null && (this.options.motionWaitMs ?? DEFAULT_MOTION_WAIT_MS) > 0) {
+        this.park(family, window);
+        return;
+      }
+      this.run(runners, family, window, { motion });
       return;
     }
-    for (const listener of this.listeners) listener(active.result);
-    if (shadow) for (const listener of this.shadowListeners) listener(active.result, shadow.result);
+    this.run(runners, family, window, undefined);
+  }
+
+  private run(
+    runners: FamilyRunners,
+    family: string,
+    window: Window,
+    context: WindowContext | undefined,
+  ): void {
+    this.inFlight += 1;
+    let shadow = runners.shadow;
+    if (shadow && !sameInput(shadow.model.manifest.input, runners.active.model.manifest.input)) {
+      this.shadowSkipped.set(family, (this.shadowSkipped.get(family) ?? 0) + 1);
+      shadow = null;
+    }
+    const active = runners.active.process(window, context);
+    if (!shadow) {
+      active.then(
+        (out) => {
+          this.deliver(window, out, null);
+          this.done();
+        },
+        (error: unknown) => {
+          this.internalError(error, window);
+          this.done();
+        },
+      );
+      return;
+    }
+    Promise.all([active, shadow.process(window, context)]).then(
+      ([a, s]) => {
+        this.deliver(window, a, s);
+        this.done();
+      },
+      (error: unknown) => {
+        this.internalError(error, window);
+        this.done();
+      },
+    );
+  }
+
+  private deliver(window: Window, active: RunnerOutput, shadow: RunnerOutput | null): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(active.result);
+      } catch (error) {
+        this.internalErrors += 1;
+        this.options.onInternalError(error, window);
+      }
+    }
+    if (!shadow) return;
+    for (const listener of this.shadowListeners) {
+      try {
+        listener(active.result, shadow.result);
+      } catch (error) {
+        this.internalErrors += 1;
+        this.options.onInternalError(error, window);
+      }
+    }
+  }
+
+  private internalError(error: unknown, window: Window): void {
+    this.internalErrors += 1;
+    this.options.onInternalError(error, window);
+  }
+
+  private done(): void {
+    this.inFlight -= 1;
+    this.settleDrain();
+  }
+
+  private settleDrain(): void {
+    if (this.inFlight !== 0 || this.waiting !== 0 || this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 }

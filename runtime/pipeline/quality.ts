@@ -1,6 +1,8 @@
-// The data-quality gate: checks that run on the raw window before any model sees it. Each failure
-// carries the reason code that the result, the monitor and the audit trail report.
+// The data-quality gate: checks that run on the raw window before any model sees it, against the
+// manifest's quality policy. Each failure carries the reason code that the result, the monitor and
+// the audit trail report (docs/pipeline.md "Quality gate" lists the order and every code).
 import type { InputSpec, QualityPolicy } from '../../models/format/manifest.ts';
+import { measureChannels, type RawWindowStats } from './measure.ts';
 import type { FallbackReason } from './result.ts';
 import { SENSOR_FLAG_NAMES, type Window } from './types.ts';
 
@@ -8,7 +10,7 @@ export type QualityVerdict =
   | { readonly kind: 'pass' }
   | { readonly kind: 'fail'; readonly reason: FallbackReason; readonly detail: string };
 
-const PASS: QualityVerdict = Object.freeze({ kind: 'pass' });
+export const PASS: QualityVerdict = Object.freeze({ kind: 'pass' });
 
 function fail(reason: FallbackReason, detail: string): QualityVerdict {
   return { kind: 'fail', reason, detail };
@@ -21,77 +23,87 @@ export function rejectMask(policy: QualityPolicy): number {
   return mask;
 }
 
-/** Checks on the raw samples, cheapest first; the first failure wins. */
+function flagNames(bits: number): string {
+  const names = Object.entries(SENSOR_FLAG_NAMES)
+    .filter(([, bit]) => (bits & bit) !== 0)
+    .map(([name]) => name);
+  return names.length > 0 ? names.join(', ') : `0x${bits.toString(16)}`;
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)} %`;
+}
+
+/** The window's raw measurements (from the windower, or measured here for windows built elsewhere). */
+export function rawStatsOf(window: Window): RawWindowStats {
+  return window.raw ?? measureChannels(window.channels, window.rateHz, window.missingSamples);
+}
+
+/**
+ * Checks on the raw samples, in a fixed order (the first failure wins):
+ * sensor flags → ±Infinity → missing (counter gaps + NaN) → timing → range → flatline → stuck
+ * sensor → clipping.
+ */
 export function checkRawWindow(
   window: Window,
   input: InputSpec,
   policy: QualityPolicy,
   mask: number,
 ): QualityVerdict {
-  if (window.flagsUnion & mask) {
-    return fail('QUALITY_SENSOR_FLAG', `${window.flaggedSamples} samples flagged by the sensor`);
+  const flagged = window.flagsUnion & mask;
+  if (flagged !== 0) {
+    return fail('QUALITY_SENSOR_FLAG', `${flagNames(flagged)}: ${window.flaggedSamples} samples flagged`);
   }
-  const total = window.channels[0]?.length ?? 0;
-  if (total === 0) return fail('QUALITY_MISSING', 'empty window');
-  const missingFraction = window.missingSamples / total;
-  if (missingFraction > policy.maxMissingFraction) {
-    return fail('QUALITY_MISSING', `${(missingFraction * 100).toFixed(1)} % of samples missing`);
+  const raw = rawStatsOf(window);
+  const n = raw.nativeLength;
+  if (n === 0 || raw.channels.length !== input.channels.length) {
+    return fail('QUALITY_MISSING', 'empty window or wrong channel count');
   }
-  if (window.rateJitterRel > policy.maxRateJitterRel) {
+  if (raw.infiniteSamples > 0) {
+    return fail('QUALITY_NAN', `${raw.infiniteSamples} samples are ±Infinity`);
+  }
+  const lost = window.missingSamples + raw.nanSamples;
+  if (lost / n > policy.maxMissingFraction) {
+    // NaN values from the firmware get their own code; counter gaps are plain missing samples.
+    return raw.nanSamples > 0
+      ? fail('QUALITY_NAN', `${raw.nanSamples} NaN samples (${percent(lost / n)} missing in all)`)
+      : fail('QUALITY_MISSING', `${window.missingSamples} samples missing (${percent(lost / n)})`);
+  }
+  if (!(window.rateJitterRel <= policy.maxRateJitterRel)) {
     return fail(
       'QUALITY_RATE_JITTER',
-      `timing deviates ${(window.rateJitterRel * 100).toFixed(1)} % from the rate`,
+      `timestamps deviate ${percent(window.rateJitterRel)} of the window from the declared rate`,
     );
   }
-  for (let c = 0; c < window.channels.length; c += 1) {
-    const samples = window.channels[c] as Float64Array;
+  let clipped = 0;
+  for (let c = 0; c < raw.channels.length; c += 1) {
+    const r = raw.channels[c];
     const spec = input.channels[c];
-    if (!spec) return fail('QUALITY_RANGE', `channel ${c} is not declared`);
-    let present = 0;
-    let nonFinite = 0;
-    let outOfRange = 0;
-    let clipped = 0;
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < samples.length; i += 1) {
-      const value = samples[i] as number;
-      if (Number.isNaN(value)) continue; // missing samples were counted above
-      present += 1;
-      if (!Number.isFinite(value)) {
-        nonFinite += 1;
-        continue;
-      }
-      if (value < spec.min || value > spec.max) outOfRange += 1;
-      else if (value === spec.min || value === spec.max) clipped += 1;
-      if (value < min) min = value;
-      if (value > max) max = value;
-    }
-    // NaN that the stream did not mark missing means the firmware sent NaN samples.
-    const unexplainedNaN = samples.length - present - window.missingSamples;
-    if (nonFinite > 0 || unexplainedNaN > 0) {
-      return fail(
-        'QUALITY_NAN',
-        `${spec.name}: ${nonFinite + Math.max(0, unexplainedNaN)} non-finite samples`,
-      );
-    }
-    if (outOfRange > 0) {
+    if (!r || !spec) return fail('QUALITY_RANGE', `channel ${c} is not declared`);
+    if (r.min > r.max) return fail('QUALITY_MISSING', `${spec.name}: no valid sample`);
+    if (r.min < spec.min || r.max > spec.max) {
       return fail(
         'QUALITY_RANGE',
-        `${spec.name}: ${outOfRange} samples outside [${spec.min}, ${spec.max}] ${spec.unit}`,
+        `${spec.name}: values in [${r.min.toPrecision(4)}, ${r.max.toPrecision(4)}] outside ` +
+          `[${spec.min}, ${spec.max}] ${spec.unit}`,
       );
     }
-    if (present > 0 && clipped / present > policy.maxClippedFraction) {
-      return fail(
-        'QUALITY_CLIPPING',
-        `${spec.name}: ${((clipped / present) * 100).toFixed(1)} % of samples at the rail`,
-      );
-    }
-    if (present > 0 && max - min < policy.flatlinePeakToPeak) {
+    if (r.max - r.min < policy.flatlinePeakToPeak) {
       return fail(
         'QUALITY_FLATLINE',
-        `${spec.name}: peak-to-peak ${(max - min).toPrecision(3)} ${spec.unit}`,
+        `${spec.name}: peak-to-peak ${(r.max - r.min).toPrecision(3)} ${spec.unit}`,
       );
     }
+    // Samples at a rail: at the declared range's edge, or an extreme the signal holds more than once
+    // (a continuous signal never repeats its exact maximum; a saturated front end does).
+    if (r.atMax >= 2 || r.max === spec.max) clipped += r.atMax;
+    if (r.atMin >= 2 || r.min === spec.min) clipped += r.atMin;
+  }
+  if (raw.heldSamples / n > policy.maxMissingFraction) {
+    return fail('QUALITY_FLATLINE', `sensor stuck: ${raw.heldSamples} samples repeat the same value`);
+  }
+  if (clipped / n > policy.maxClippedFraction) {
+    return fail('QUALITY_CLIPPING', `${percent(clipped / n)} of samples at a rail`);
   }
   return PASS;
 }

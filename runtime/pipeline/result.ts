@@ -4,15 +4,16 @@ import type { BackendKind } from '../inference/backend.ts';
 
 /** Why the model's output was not used for a window. */
 export type FallbackReason =
-  | 'QUALITY_NAN' // NaN or Inf samples (beyond missing ones)
+  | 'QUALITY_NAN' // ±Infinity samples, or NaN samples from the firmware beyond the missing tolerance
   | 'QUALITY_RANGE' // values outside the channel's physical range
   | 'QUALITY_FLATLINE'
   | 'QUALITY_CLIPPING'
   | 'QUALITY_MISSING' // too many missing samples (gaps)
-  | 'QUALITY_RATE_JITTER'
+  | 'QUALITY_RATE_JITTER' // frame timestamps drift or jump against the declared rate
   | 'QUALITY_SENSOR_FLAG' // e.g. lead-off reported by the firmware
   | 'QUALITY_SQI' // a signal quality index outside its bounds
   | 'QUALITY_MOTION' // PPG window during too much accelerometer activity
+  | 'QUALITY_MOTION_UNAVAILABLE' // motion gating needed, but no accelerometer data covers the window
   | 'OOD_SUPPORT' // features outside the reference profile's support
   | 'OOD_DISTANCE' // features too far from the reference
   | 'FEATURES_INVALID' // preprocessing produced no usable features

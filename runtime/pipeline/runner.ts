@@ -1,10 +1,12 @@
-// One approved model at work: quality gate → preprocessing → OOD → batched inference → thresholds,
-// with the manifest's declared fallback whenever the model must not be trusted (DESIGN.md,
-// "Inference path"). Per-stream post-processing state and fallback episodes live here.
+// One approved model at work: quality gate → motion gate → SQIs → preprocessing → OOD → batched
+// inference → thresholds, with the manifest's declared fallback whenever the model must not be
+// trusted (DESIGN.md, "Inference path"). Per-stream post-processing state, fallback episodes and the
+// runner's counters live here.
 import type { FallbackPolicy, Manifest } from '../../models/format/manifest.ts';
 import type { MicroBatcher } from '../inference/batcher.ts';
 import type { BackendKind } from '../inference/backend.ts';
-import type { FeatureExtractor, FeatureReference } from './features.ts';
+import type { FeatureExtractor, FeatureOutcome, FeatureReference } from './features.ts';
+import { MIN_MOTION_COVERAGE, needsMotion, type ActivityWindow } from './motion.ts';
 import type { PipelineObserver } from './observer.ts';
 import { checkOod } from './ood.ts';
 import { decide, initialPostprocessState, interrupt, type PostprocessState } from './postprocess.ts';
@@ -17,6 +19,7 @@ import type {
   WindowResult,
 } from './result.ts';
 import { evaluateRule, RuleEvaluationError } from './rule.ts';
+import { LatencyHistogram, type RunnerStats } from './stats.ts';
 import type { Window } from './types.ts';
 
 /** Everything a runner needs about one verified bundle. */
@@ -27,7 +30,7 @@ export interface LoadedModel {
   readonly extractor: FeatureExtractor;
   readonly reference: FeatureReference | null;
   readonly batcher: MicroBatcher;
-  /** Extra quality checks that need derived signals (SQIs, motion gating); pass when absent. */
+  /** Extra quality checks that need derived signals (SQIs); pass when absent. */
   readonly extraQuality?: (window: Window) => QualityVerdict;
 }
 
@@ -39,9 +42,25 @@ export interface RunnerOptions {
   readonly shadow: boolean;
 }
 
+/** What the pipeline knows about a window beyond its samples. */
+export interface WindowContext {
+  /** The device's accelerometer activity over the window's span; null when none covers it. */
+  readonly motion?: ActivityWindow | null;
+  /** When the context was complete (monotonic ms): the inference deadline runs from here. */
+  readonly readyAtMonoMs?: number;
+}
+
+interface Episode {
+  /** Reason of the first window of the episode. */
+  readonly reason: FallbackReason;
+  readonly startMs: number;
+  windows: number;
+  readonly reasons: Partial<Record<FallbackReason, number>>;
+}
+
 interface StreamModelState {
   readonly post: PostprocessState;
-  episode: { reason: FallbackReason; startMs: number; windows: number } | null;
+  episode: Episode | null;
 }
 
 export interface RunnerOutput {
@@ -51,9 +70,22 @@ export interface RunnerOutput {
 
 export class ModelRunner {
   readonly provenance: ResultProvenance;
+  /** Whether the quality policy gates windows by the device's accelerometer. */
+  readonly needsMotion: boolean;
   private readonly mask: number;
   private readonly streams = new Map<string, StreamModelState>();
   private override: { reason: FallbackReason; detail: string } | null = null;
+  private readonly counts = {
+    windows: 0,
+    ok: 0,
+    indeterminate: 0,
+    fallback: 0,
+    alerts: 0,
+    ruleAlerts: 0,
+  };
+  private readonly byReason: Partial<Record<FallbackReason, number>> = {};
+  private readonly latency = new LatencyHistogram();
+  private openEpisodes = 0;
 
   constructor(
     readonly model: LoadedModel,
@@ -62,6 +94,7 @@ export class ModelRunner {
   ) {
     const m = model.manifest;
     this.mask = rejectMask(m.quality);
+    this.needsMotion = needsMotion(m);
     this.provenance = Object.freeze({
       bundleId: m.bundleId,
       modelFamily: m.modelFamily,
@@ -85,35 +118,52 @@ export class ModelRunner {
     this.override = override;
   }
 
+  /** Ends the stream's fallback episode (if any) and drops its state. */
   forgetStream(streamId: string): void {
     const state = this.streams.get(streamId);
     if (state?.episode) this.endEpisode(streamId, state, state.episode.startMs);
     this.streams.delete(streamId);
   }
 
-  async process(window: Window): Promise<RunnerOutput> {
+  /** Counters for the monitor and rollout health checks. */
+  stats(): RunnerStats {
+    const m = this.model.manifest;
+    return {
+      modelFamily: m.modelFamily,
+      bundleId: m.bundleId,
+      shadow: this.options.shadow,
+      ...this.counts,
+      fallbackByReason: { ...this.byReason },
+      inferenceErrors: this.byReason.INFERENCE_ERROR ?? 0,
+      deadlineMisses: this.byReason.DEADLINE_MISS ?? 0,
+      openEpisodes: this.openEpisodes,
+      latency: this.latency.summary(),
+    };
+  }
+
+  async process(window: Window, context: WindowContext = {}): Promise<RunnerOutput> {
     const state = this.stateOf(window.streamId);
     const manifest = this.model.manifest;
-    if (this.override) return this.fallback(window, state, this.override.reason, this.override.detail, null);
-
-    const raw = checkRawWindow(window, manifest.input, manifest.quality, this.mask);
-    if (raw.kind === 'fail') return this.fallback(window, state, raw.reason, raw.detail, null);
-    const extra = this.model.extraQuality?.(window) ?? { kind: 'pass' };
-    if (extra.kind === 'fail') return this.fallback(window, state, extra.reason, extra.detail, null);
-
-    const outcome = this.model.extractor.extract(window);
-    if (outcome.kind === 'invalid')
-      return this.fallback(window, state, 'FEATURES_INVALID', outcome.detail, null);
-    const features = outcome.values;
+    this.counts.windows += 1;
+    const gate = this.gate(window, context);
+    // An override (revoked bundle, drift safe action) wins; its rule still needs trustworthy features.
+    if (this.override) {
+      const named = gate.kind === 'features' ? gate.named : null;
+      return this.fallback(window, state, this.override.reason, this.override.detail, named);
+    }
+    if (gate.kind === 'fail') return this.fallback(window, state, gate.reason, gate.detail, null);
+    const features = gate.values;
     if (this.model.reference) {
       const ood = checkOod(features, this.model.reference, manifest.ood);
       if (ood.kind === 'fail')
-        return this.fallback(window, state, ood.reason, ood.detail, outcome.named, features);
+        return this.fallback(window, state, ood.reason, ood.detail, gate.named, features);
     }
+    const outcome = gate;
 
+    const startMono = Math.max(window.completedAtMonoMs, context.readyAtMonoMs ?? 0);
     const batchOutcome = await this.model.batcher.submit(
-      Float32Array.from(features),
-      window.completedAtMonoMs + this.options.inferenceDeadlineMs,
+      features,
+      startMono + this.options.inferenceDeadlineMs,
     );
     switch (batchOutcome.kind) {
       case 'error':
@@ -153,9 +203,11 @@ export class ModelRunner {
     let status: ResultStatus;
     switch (decision.kind) {
       case 'indeterminate':
+        this.counts.indeterminate += 1;
         status = { kind: 'indeterminate', score, reason: 'SCORE_BAND' };
         break;
       case 'decided':
+        this.counts.ok += 1;
         status = {
           kind: 'ok',
           score,
@@ -167,6 +219,7 @@ export class ModelRunner {
     }
     const result = this.result(window, status);
     if (status.kind === 'ok' && status.alert && !this.options.shadow) {
+      this.counts.alerts += 1;
       this.observer.onEvent?.({
         kind: 'alert',
         resultId: result.resultId,
@@ -180,6 +233,62 @@ export class ModelRunner {
     }
     this.observer.onResult?.(result, features, window);
     return { result, features };
+  }
+
+  /** Raw gate → motion gate → SQIs → preprocessing; the first failure wins. */
+  private gate(
+    window: Window,
+    context: WindowContext,
+  ): Extract<FeatureOutcome, { kind: 'features' }> | Extract<QualityVerdict, { kind: 'fail' }> {
+    const manifest = this.model.manifest;
+    const raw = checkRawWindow(window, manifest.input, manifest.quality, this.mask);
+    if (raw.kind === 'fail') return raw;
+    if (this.needsMotion) {
+      const motion = this.checkMotion(context.motion ?? null);
+      if (motion.kind === 'fail') return motion;
+    }
+    const extra = this.model.extraQuality?.(window);
+    if (extra?.kind === 'fail') return extra;
+    const outcome = this.model.extractor.extract(window);
+    if (outcome.kind === 'invalid')
+      return { kind: 'fail', reason: 'FEATURES_INVALID', detail: outcome.detail };
+    return outcome;
+  }
+
+  private checkMotion(motion: ActivityWindow | null): QualityVerdict {
+    const q = this.model.manifest.quality;
+    if (
+      !motion ||
+      !(motion.samples >= MIN_MOTION_COVERAGE * motion.expected) ||
+      Number.isNaN(motion.activityG)
+    ) {
+      return {
+        kind: 'fail',
+        reason: 'QUALITY_MOTION_UNAVAILABLE',
+        detail: motion
+          ? `accelerometer ${motion.streamId} covers ${motion.samples} of ${Math.round(motion.expected)} samples of the window`
+          : 'no accelerometer stream of this device covers the window',
+      };
+    }
+    const g = motion.activityG;
+    if (q.motionGateG !== null && !(g <= q.motionGateG)) {
+      return {
+        kind: 'fail',
+        reason: 'QUALITY_MOTION',
+        detail: `activity ${g.toPrecision(3)} g exceeds the motion gate ${q.motionGateG} g`,
+      };
+    }
+    for (const bound of q.sqi) {
+      if (bound.name !== 'activity_level_g') continue;
+      if ((bound.min !== null && !(g >= bound.min)) || (bound.max !== null && !(g <= bound.max))) {
+        return {
+          kind: 'fail',
+          reason: 'QUALITY_MOTION',
+          detail: `activity_level_g = ${g.toPrecision(3)} outside [${bound.min ?? '-∞'}, ${bound.max ?? '∞'}]`,
+        };
+      }
+    }
+    return { kind: 'pass' };
   }
 
   private stateOf(streamId: string): StreamModelState {
@@ -200,10 +309,13 @@ export class ModelRunner {
     features: Float64Array | null = null,
   ): RunnerOutput {
     interrupt(state.post);
+    this.counts.fallback += 1;
+    this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
     this.trackEpisode(window, state, reason);
     const output = this.fallbackOutput(this.model.manifest.fallback, named);
     const result = this.result(window, { kind: 'fallback', reason, detail, output });
     if (output.kind === 'rule' && output.positive && !this.options.shadow) {
+      this.counts.ruleAlerts += 1;
       this.observer.onEvent?.({
         kind: 'alert',
         resultId: result.resultId,
@@ -243,12 +355,15 @@ export class ModelRunner {
     }
   }
 
-  /** Fallback episodes are logged at their start and end, not every window (issue 4). */
+  /**
+   * Fallback episodes are logged at their start and end, not every window (issue 4): an episode is
+   * a run of consecutive fallback windows of one stream, whatever their reasons (counted per reason
+   * in the end event); the first trusted result, or closing the stream, ends it.
+   */
   private trackEpisode(window: Window, state: StreamModelState, reason: FallbackReason): void {
-    if (state.episode && state.episode.reason !== reason)
-      this.endEpisode(window.streamId, state, window.startMs);
     if (!state.episode) {
-      state.episode = { reason, startMs: window.startMs, windows: 0 };
+      state.episode = { reason, startMs: window.startMs, windows: 0, reasons: {} };
+      this.openEpisodes += 1;
       this.observer.onEvent?.({
         kind: 'fallback-episode-start',
         streamId: window.streamId,
@@ -258,13 +373,16 @@ export class ModelRunner {
         atMs: window.startMs,
       });
     }
-    state.episode.windows += 1;
+    const episode = state.episode;
+    episode.windows += 1;
+    episode.reasons[reason] = (episode.reasons[reason] ?? 0) + 1;
   }
 
   private endEpisode(streamId: string, state: StreamModelState, endMs: number): void {
     const episode = state.episode;
     if (!episode) return;
     state.episode = null;
+    this.openEpisodes -= 1;
     this.observer.onEvent?.({
       kind: 'fallback-episode-end',
       streamId,
@@ -274,10 +392,13 @@ export class ModelRunner {
       startMs: episode.startMs,
       endMs,
       windows: episode.windows,
+      reasons: episode.reasons,
     });
   }
 
   private result(window: Window, status: ResultStatus): WindowResult {
+    const latencyMs = this.options.monoNow() - window.completedAtMonoMs;
+    this.latency.add(latencyMs);
     return {
       resultId: `${window.streamId}:${window.index}:${this.model.manifest.modelFamily}`,
       deviceId: window.deviceId,
@@ -290,7 +411,7 @@ export class ModelRunner {
       cohort: window.cohort,
       status,
       provenance: this.provenance,
-      latencyMs: this.options.monoNow() - window.completedAtMonoMs,
+      latencyMs,
       shadow: this.options.shadow,
     };
   }

@@ -1,50 +1,105 @@
-// Per-stream state: a ring buffer of the last window's worth of samples, sample counters, gap filling
-// and window cutting at the manifest's window/hop. Memory per stream is bounded by one window:
-// (channels × 4 B + 1 B flags + 1 B missing) × window samples at the stream's native rate.
+// Per-stream state: a ring buffer of one window of samples at the stream's own rate, sample
+// counters, gap filling, the stream clock, and window cutting at the manifest's window/hop
+// (docs/pipeline.md "Streams and windows"). Memory per stream is fixed when the stream opens and
+// never grows with the data: see streamBufferBytes.
 import type { InputSpec } from '../../models/format/manifest.ts';
+import { StreamClock } from './clock.ts';
 import { PipelineError } from './errors.ts';
+import { validateFrame } from './frame.ts';
+import {
+  channelRange,
+  countHeld,
+  heldRunSamples,
+  type ChannelRange,
+  type RawWindowStats,
+} from './measure.ts';
 import type { SamplesFrame, StreamSpec, Window } from './types.ts';
 
-const MAX_FRAME_SAMPLES = 1 << 16;
+export { MAX_FRAME_SAMPLES } from './frame.ts';
 
 export interface StreamStats {
   readonly samplesReceived: number;
   readonly framesReceived: number;
+  /** Samples missing from counter gaps (NaN samples sent by the firmware are counted apart). */
   readonly gapSamples: number;
+  /** Counter gaps (events). */
+  readonly gaps: number;
+  /** Samples the firmware sent as NaN. */
+  readonly nanSamples: number;
+  /** Frames whose timestamp stepped away from the stream clock (docs/pipeline.md). */
+  readonly timestampJumps: number;
   readonly windowsEmitted: number;
   /** Windows that fell entirely inside a gap: nothing to analyse, counted instead. */
   readonly windowsSkipped: number;
   readonly framesRejected: number;
 }
 
-interface FrameAnchor {
-  counter: number;
-  timestampMs: number;
+/** Per-sample status bits kept beside the ring. */
+const MISSING = 1; // counter gap
+const NAN = 2; // NaN sent by the firmware (any channel)
+const INF = 4; // ±Infinity sent by the firmware (any channel)
+
+/** Four doubles per block: residual at the block start, min, max, and latest. */
+const BLOCK_FIELDS = 4;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
-/** Bytes of buffer a stream holds for a given input spec and declared rate (documented bound). */
+interface Geometry {
+  readonly nativeWindow: number;
+  readonly nativeHop: number;
+  readonly modelWindow: number;
+  readonly blockSize: number;
+}
+
+function geometry(input: InputSpec, rateHz: number): Geometry {
+  const nativeWindow = Math.max(1, Math.round(input.windowS * rateHz));
+  const nativeHop = Math.min(nativeWindow, Math.max(1, Math.round(input.hopS * rateHz)));
+  return {
+    nativeWindow,
+    nativeHop,
+    modelWindow: Math.max(1, Math.round(input.windowS * input.sampleRateHz)),
+    blockSize: gcd(nativeWindow, nativeHop),
+  };
+}
+
+/**
+ * Bytes of sample state one stream holds for a model's input at a declared rate: per native window
+ * sample 4 B per channel (float32 ring) + 1 B sensor flags + 1 B status, plus 32 B per timing block.
+ * Object headers (≈ 1 KB per stream, measured in bench/pipeline.bench.ts) come on top.
+ */
 export function streamBufferBytes(input: InputSpec, declaredRateHz: number, channelCount: number): number {
-  const nativeWindow = Math.round(input.windowS * declaredRateHz);
-  return nativeWindow * (channelCount * 4 + 2);
+  const g = geometry(input, declaredRateHz);
+  return g.nativeWindow * (channelCount * 4 + 2) + (g.nativeWindow / g.blockSize) * BLOCK_FIELDS * 8;
 }
 
 export class StreamWindower {
-  private readonly nativeWindow: number;
-  private readonly nativeHop: number;
-  private readonly modelWindow: number;
-  private readonly samples: Float32Array[];
+  readonly nativeWindow: number;
+  readonly nativeHop: number;
+  readonly modelWindow: number;
+  private readonly blockSize: number;
+  private readonly blocksPerWindow: number;
+  private readonly ring: Float32Array[];
   private readonly flags: Uint8Array;
-  private readonly missing: Uint8Array;
+  private readonly status: Uint8Array;
+  private readonly blocks: Float64Array;
+  private readonly heldRun: number;
+  private readonly clock: StreamClock;
+  /** First counter of the stream: windows and timing blocks are aligned to it. */
+  private origin = 0;
   /** Counter of the next sample expected; -1 before the first frame. */
   private nextCounter = -1;
   /** Counter at which window `windowIndex` starts. */
   private windowStart = 0;
   private windowIndex = 0;
-  private readonly anchors: FrameAnchor[] = [];
   private stats = {
     samplesReceived: 0,
     framesReceived: 0,
     gapSamples: 0,
+    gaps: 0,
+    nanSamples: 0,
     windowsEmitted: 0,
     windowsSkipped: 0,
     framesRejected: 0,
@@ -69,22 +124,45 @@ export class StreamWindower {
         `stream ${spec.streamId} has ${spec.channelCount} channels; the model needs ${input.channels.length}`,
       );
     }
-    this.nativeWindow = Math.round(input.windowS * spec.rateHz);
-    this.nativeHop = Math.max(1, Math.round(input.hopS * spec.rateHz));
-    this.modelWindow = Math.round(input.windowS * input.sampleRateHz);
-    this.samples = Array.from({ length: spec.channelCount }, () => new Float32Array(this.nativeWindow));
+    const g = geometry(input, spec.rateHz);
+    this.nativeWindow = g.nativeWindow;
+    this.nativeHop = g.nativeHop;
+    this.modelWindow = g.modelWindow;
+    this.blockSize = g.blockSize;
+    this.blocksPerWindow = g.nativeWindow / g.blockSize;
+    this.ring = Array.from({ length: spec.channelCount }, () => new Float32Array(this.nativeWindow));
     this.flags = new Uint8Array(this.nativeWindow);
-    this.missing = new Uint8Array(this.nativeWindow);
+    this.status = new Uint8Array(this.nativeWindow);
+    this.blocks = new Float64Array(this.blocksPerWindow * BLOCK_FIELDS);
+    this.heldRun = heldRunSamples(spec.rateHz);
+    this.clock = new StreamClock(spec.rateHz);
   }
 
   get statistics(): StreamStats {
-    return { ...this.stats };
+    return { ...this.stats, timestampJumps: this.clock.jumps };
   }
 
-  /** Appends a frame and returns the windows it completed (possibly none). */
+  /** Device time (ms) of a counter on this stream's clock; NaN before the first frame. */
+  timeOf(counter: number): number {
+    return this.clock.isStarted ? this.clock.timeOf(counter) : Number.NaN;
+  }
+
+  /** Counter of the next sample expected (-1 before the first frame). */
+  get expectedCounter(): number {
+    return this.nextCounter;
+  }
+
+  /** Appends a frame and returns the windows it completed (possibly none). Throws PipelineError. */
   push(frame: SamplesFrame): Window[] {
-    const length = this.validate(frame);
+    let length: number;
+    try {
+      length = validateFrame(frame, this.spec.streamId, this.ring.length);
+    } catch (error) {
+      this.stats.framesRejected += 1;
+      throw error;
+    }
     if (this.nextCounter < 0) {
+      this.origin = frame.firstCounter;
       this.nextCounter = frame.firstCounter;
       this.windowStart = frame.firstCounter;
     }
@@ -99,15 +177,16 @@ export class StreamWindower {
     const windows: Window[] = [];
     const gap = frame.firstCounter - this.nextCounter;
     if (gap > 0) this.fillGap(gap, windows);
-    this.rememberAnchor(frame.firstCounter, frame.timestampMs);
-    for (let i = 0; i < length; i += 1) {
-      const slot = this.nextCounter % this.nativeWindow;
-      for (let c = 0; c < this.samples.length; c += 1) {
-        (this.samples[c] as Float32Array)[slot] = (frame.channels[c] as Float32Array)[i] as number;
-      }
-      this.flags[slot] = frame.flags ? (frame.flags[i] as number) & 0xff : 0;
-      this.missing[slot] = 0;
-      this.nextCounter += 1;
+    const residual = this.clock.observe(frame.firstCounter, frame.timestampMs);
+    // The frame's timestamp describes its first sample: the block holding it sees this residual.
+    if ((this.nextCounter - this.origin) % this.blockSize !== 0)
+      this.noteResidual(this.nextCounter, residual);
+    let offset = 0;
+    while (offset < length) {
+      const untilWindowEnd = this.windowStart + this.nativeWindow - this.nextCounter;
+      const count = Math.min(length - offset, untilWindowEnd);
+      this.write(frame, offset, count);
+      offset += count;
       if (this.nextCounter === this.windowStart + this.nativeWindow) windows.push(this.cut());
     }
     this.stats.framesReceived += 1;
@@ -115,104 +194,176 @@ export class StreamWindower {
     return windows;
   }
 
-  private validate(frame: SamplesFrame): number {
-    const reject = (message: string): never => {
-      this.stats.framesRejected += 1;
-      throw new PipelineError('BAD_FRAME', `stream ${this.spec.streamId}: ${message}`);
-    };
-    if (frame.channels.length !== this.samples.length) {
-      this.stats.framesRejected += 1;
-      throw new PipelineError(
-        'CHANNEL_MISMATCH',
-        `stream ${this.spec.streamId}: frame has ${frame.channels.length} channels, expected ${this.samples.length}`,
-      );
+  // --- ring writes ----------------------------------------------------------------------------
+
+  /** Copies `count` samples of the frame (from `offset`) into the ring, marking their status. */
+  private write(frame: SamplesFrame, offset: number, count: number): void {
+    const n = this.nativeWindow;
+    let done = 0;
+    while (done < count) {
+      const slot = this.nextCounter % n;
+      const run = Math.min(count - done, n - slot);
+      this.startBlocks(this.nextCounter, run);
+      const from = offset + done;
+      for (let c = 0; c < this.ring.length; c += 1) {
+        const source = frame.channels[c] as Float32Array;
+        (this.ring[c] as Float32Array).set(source.subarray(from, from + run), slot);
+      }
+      if (frame.flags) this.flags.set(frame.flags.subarray(from, from + run), slot);
+      else this.flags.fill(0, slot, slot + run);
+      this.markStatus(frame, from, slot, run);
+      this.nextCounter += run;
+      done += run;
     }
-    const length = frame.channels[0]?.length ?? 0;
-    if (length === 0) reject('empty frame');
-    if (length > MAX_FRAME_SAMPLES) reject(`frame of ${length} samples exceeds ${MAX_FRAME_SAMPLES}`);
-    if (frame.channels.some((ch) => ch.length !== length)) reject('channels differ in length');
-    if (frame.flags && frame.flags.length !== length) reject('flags differ in length from the samples');
-    if (!Number.isSafeInteger(frame.firstCounter) || frame.firstCounter < 0) reject('bad sample counter');
-    if (!Number.isFinite(frame.timestampMs)) reject('non-finite timestamp');
-    return length;
   }
 
-  /** Marks `gap` samples missing; windows that lie entirely in the gap are skipped, not analysed. */
+  private markStatus(frame: SamplesFrame, from: number, slot: number, run: number): void {
+    const status = this.status;
+    const channels = frame.channels;
+    let nan = 0;
+    for (let i = 0; i < run; i += 1) {
+      let s = 0;
+      for (let c = 0; c < channels.length; c += 1) {
+        const v = (channels[c] as Float32Array)[from + i] as number;
+        if (v - v !== 0) s |= v === v ? INF : NAN;
+      }
+      status[slot + i] = s;
+      if (s & NAN) nan += 1;
+    }
+    this.stats.nanSamples += nan;
+  }
+
+  /** Marks `count` samples from nextCounter as missing (a counter gap). */
+  private writeMissing(count: number): void {
+    const n = this.nativeWindow;
+    let done = 0;
+    while (done < count) {
+      const slot = this.nextCounter % n;
+      const run = Math.min(count - done, n - slot);
+      this.startBlocks(this.nextCounter, run);
+      for (const channel of this.ring) channel.fill(Number.NaN, slot, slot + run);
+      this.flags.fill(0, slot, slot + run);
+      this.status.fill(MISSING, slot, slot + run);
+      this.nextCounter += run;
+      done += run;
+    }
+  }
+
+  /**
+   * Handles a counter gap in O(window) whatever its length: windows ending inside the gap complete
+   * with missing samples, windows entirely inside it are skipped and counted, and only the last
+   * window's worth of the gap is written to the ring.
+   */
   private fillGap(gap: number, windows: Window[]): void {
     this.stats.gapSamples += gap;
+    this.stats.gaps += 1;
     const gapStart = this.nextCounter;
     const gapEnd = gapStart + gap;
+    const n = this.nativeWindow;
     // 1. Windows that began before the gap and end inside it complete with missing samples.
-    while (this.windowStart < gapStart && this.windowStart + this.nativeWindow <= gapEnd) {
-      const windowEnd = this.windowStart + this.nativeWindow;
-      while (this.nextCounter < windowEnd) this.markMissing();
+    while (this.windowStart < gapStart && this.windowStart + n <= gapEnd) {
+      this.writeMissing(this.windowStart + n - this.nextCounter);
       windows.push(this.cut());
     }
     // 2. Windows entirely inside the gap hold nothing to analyse: skip and count them.
-    while (this.windowStart >= gapStart && this.windowStart + this.nativeWindow <= gapEnd) {
-      this.windowStart += this.nativeHop;
-      this.windowIndex += 1;
-      this.stats.windowsSkipped += 1;
+    if (this.windowStart >= gapStart && this.windowStart + n <= gapEnd) {
+      const skipped = Math.floor((gapEnd - n - this.windowStart) / this.nativeHop) + 1;
+      this.windowStart += skipped * this.nativeHop;
+      this.windowIndex += skipped;
+      this.stats.windowsSkipped += skipped;
     }
-    // 3. The last window's worth of the gap stays in the ring for the windows still open.
-    this.nextCounter = Math.max(this.nextCounter, gapEnd - this.nativeWindow);
-    while (this.nextCounter < gapEnd) this.markMissing();
+    // 3. Only samples that open windows can still contain go to the ring (from a block boundary).
+    const earliest = Math.min(this.windowStart, gapEnd);
+    const aligned = this.origin + Math.floor((earliest - this.origin) / this.blockSize) * this.blockSize;
+    if (aligned > this.nextCounter) this.nextCounter = aligned;
+    this.writeMissing(gapEnd - this.nextCounter);
   }
 
-  private markMissing(): void {
-    const slot = this.nextCounter % this.nativeWindow;
-    for (const channel of this.samples) channel[slot] = Number.NaN;
-    this.flags[slot] = 0;
-    this.missing[slot] = 1;
-    this.nextCounter += 1;
+  // --- timing blocks --------------------------------------------------------------------------
+
+  private blockOffset(counter: number): number {
+    return (Math.floor((counter - this.origin) / this.blockSize) % this.blocksPerWindow) * BLOCK_FIELDS;
   }
 
-  private rememberAnchor(counter: number, timestampMs: number): void {
-    this.anchors.push({ counter, timestampMs });
-    // Keep anchors that can still fall inside a future window.
-    while (this.anchors.length > 2 && (this.anchors[1] as FrameAnchor).counter <= this.windowStart) {
-      this.anchors.shift();
+  /** Starts every block whose first counter lies in [from, from + count) at the current residual. */
+  private startBlocks(from: number, count: number): void {
+    const b = this.blockSize;
+    const rel = from - this.origin;
+    let first = from + ((b - (rel % b)) % b);
+    const r = this.clock.residualMs;
+    for (; first < from + count; first += b) {
+      const at = this.blockOffset(first);
+      this.blocks[at] = r;
+      this.blocks[at + 1] = r;
+      this.blocks[at + 2] = r;
+      this.blocks[at + 3] = r;
     }
   }
 
-  private timeOf(counter: number): number {
-    let anchor = this.anchors[0] as FrameAnchor;
-    for (const candidate of this.anchors) {
-      if (candidate.counter <= counter) anchor = candidate;
-    }
-    return anchor.timestampMs + ((counter - anchor.counter) * 1000) / this.spec.rateHz;
+  private noteResidual(counter: number, residual: number): void {
+    const at = this.blockOffset(counter);
+    const blocks = this.blocks;
+    if (residual < (blocks[at + 1] as number)) blocks[at + 1] = residual;
+    if (residual > (blocks[at + 2] as number)) blocks[at + 2] = residual;
+    blocks[at + 3] = residual;
   }
 
-  /** Largest relative deviation between frame timestamps and what the declared rate predicts. */
-  private jitter(from: number, to: number): number {
-    let worst = 0;
-    let previous: FrameAnchor | undefined;
-    for (const anchor of this.anchors) {
-      if (anchor.counter < from || anchor.counter >= to) continue;
-      if (previous) {
-        const expected = ((anchor.counter - previous.counter) * 1000) / this.spec.rateHz;
-        const observed = anchor.timestampMs - previous.timestampMs;
-        if (expected > 0) worst = Math.max(worst, Math.abs(observed - expected) / expected);
-      }
-      previous = anchor;
-    }
-    return worst;
-  }
+  // --- cutting ---------------------------------------------------------------------------------
 
   private cut(): Window {
     const start = this.windowStart;
-    const end = start + this.nativeWindow;
+    const n = this.nativeWindow;
+    const end = start + n;
+    const slot = start % n;
+    // Sensor flags and sample status over the window (two contiguous runs of the ring).
     let flagsUnion = 0;
     let flaggedSamples = 0;
     let missingSamples = 0;
-    for (let counter = start; counter < end; counter += 1) {
-      const slot = counter % this.nativeWindow;
-      const flag = this.flags[slot] as number;
-      flagsUnion |= flag;
-      if (flag !== 0) flaggedSamples += 1;
-      missingSamples += this.missing[slot] as number;
+    let nanSamples = 0;
+    let infiniteSamples = 0;
+    for (let k = 0; k < n; k += 1) {
+      const i = k + slot < n ? k + slot : k + slot - n;
+      const flag = this.flags[i] as number;
+      if (flag !== 0) {
+        flagsUnion |= flag;
+        flaggedSamples += 1;
+      }
+      const s = this.status[i] as number;
+      if (s !== 0) {
+        if (s & MISSING) missingSamples += 1;
+        else if (s & NAN) nanSamples += 1;
+        if (s & INF) infiniteSamples += 1;
+      }
     }
-    const channels = this.samples.map((ring) => this.extract(ring, start));
+    // Native samples, unwrapped (float32 → float64), and their ranges.
+    const native: Float64Array[] = [];
+    const ranges: ChannelRange[] = [];
+    for (const ring of this.ring) {
+      const out = new Float64Array(n);
+      out.set(ring.subarray(slot, n));
+      if (slot > 0) out.set(ring.subarray(0, slot), n - slot);
+      native.push(out);
+      ranges.push(channelRange(out));
+    }
+    const raw: RawWindowStats = {
+      nativeLength: n,
+      nativeRateHz: this.spec.rateHz,
+      nanSamples,
+      infiniteSamples,
+      heldSamples: countHeld(native, this.heldRun, ranges),
+      channels: ranges,
+    };
+    // Timing: spread of residuals over the window's blocks.
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    for (let b = 0; b < this.blocksPerWindow; b += 1) {
+      const at = b * BLOCK_FIELDS;
+      low = Math.min(low, this.blocks[at + 1] as number);
+      high = Math.max(high, this.blocks[at + 2] as number);
+    }
+    const durationMs = n * this.clock.periodMs;
+    const first = this.blocks[this.blockOffset(start)] as number;
+    const last = this.blocks[this.blockOffset(end - 1) + 3] as number;
     const window: Window = {
       deviceId: this.spec.deviceId,
       streamId: this.spec.streamId,
@@ -221,15 +372,16 @@ export class StreamWindower {
       index: this.windowIndex,
       firstCounter: start,
       lastCounter: end - 1,
-      startMs: this.timeOf(start),
-      endMs: this.timeOf(end),
+      startMs: this.clock.line(start) + first,
+      endMs: this.clock.line(end) + last,
       rateHz: this.input.sampleRateHz,
-      channels,
+      channels: this.modelWindow === n ? native : native.map((x) => this.resample(x)),
       flagsUnion,
       flaggedSamples,
       missingSamples,
-      rateJitterRel: this.jitter(start, end),
+      rateJitterRel: (high - low) / durationMs,
       completedAtMonoMs: this.monoNow(),
+      raw,
     };
     this.windowIndex += 1;
     this.windowStart += this.nativeHop;
@@ -237,22 +389,21 @@ export class StreamWindower {
     return window;
   }
 
-  /** Copies the window out of the ring, resampling linearly to the model's rate when they differ. */
-  private extract(ring: Float32Array, start: number): Float64Array {
-    const out = new Float64Array(this.modelWindow);
-    if (this.modelWindow === this.nativeWindow) {
-      for (let i = 0; i < this.modelWindow; i += 1) out[i] = ring[(start + i) % this.nativeWindow] as number;
-      return out;
-    }
-    const step = (this.nativeWindow - 1) / Math.max(1, this.modelWindow - 1);
-    for (let i = 0; i < this.modelWindow; i += 1) {
-      const position = i * step;
+  /**
+   * Linear interpolation from the stream's rate to the model's (only ever within the manifest's
+   * rate tolerance): model sample i sits at native position i·n/m. A NaN neighbour gives NaN.
+   */
+  private resample(x: Float64Array): Float64Array {
+    const n = x.length;
+    const m = this.modelWindow;
+    const out = new Float64Array(m);
+    const step = n / m;
+    for (let i = 0; i < m; i += 1) {
+      const position = Math.min(n - 1, i * step);
       const left = Math.floor(position);
-      const right = Math.min(this.nativeWindow - 1, left + 1);
       const fraction = position - left;
-      const a = ring[(start + left) % this.nativeWindow] as number;
-      const b = ring[(start + right) % this.nativeWindow] as number;
-      out[i] = a + (b - a) * fraction;
+      const a = x[left] as number;
+      out[i] = fraction === 0 ? a : a + ((x[Math.min(n - 1, left + 1)] as number) - a) * fraction;
     }
     return out;
   }

@@ -1,5 +1,6 @@
 // Values that flow through the stream pipeline: frames in, windows inside, results out.
 import type { SensorKind } from '../../models/format/manifest.ts';
+import type { RawWindowStats } from './measure.ts';
 
 /** Per-sample sensor flags set by the firmware (bit field). */
 export const SENSOR_FLAG = Object.freeze({
@@ -59,8 +60,17 @@ export interface Window {
   readonly flaggedSamples: number;
   /** Samples that never arrived (gaps), filled with NaN. */
   readonly missingSamples: number;
-  /** Relative deviation of frame timestamps from the declared rate over the window (0 = perfect). */
+  /**
+   * Timing deviation over the window: spread (max − min) of the frame timestamps' offsets from the
+   * clock the counters and the declared rate predict, divided by the window's duration. Clock drift ε
+   * gives ≈ ε; a timestamp jump of d ms that the counters do not explain gives ≈ d / duration.
+   */
   readonly rateJitterRel: number;
   /** performance.now() when the window completed: latency is measured from here. */
   readonly completedAtMonoMs: number;
+  /**
+   * Measurements of the raw samples (native rate, before resampling) for the quality gate. Always
+   * set by StreamWindower; absent on windows built elsewhere (the gate then measures `channels`).
+   */
+  readonly raw?: RawWindowStats;
 }
