@@ -23,6 +23,7 @@ import {
   verifyReport,
   type DriftFlags,
   type ReportFallbackReason,
+  type ShadowSection,
   type TelemetryReport,
 } from '../../../../monitor/report/index.ts';
 import { EXAMPLE_KID, exampleKey, exampleReport } from './example.ts';
@@ -87,7 +88,7 @@ function randomReport(seed: number): TelemetryReport {
       });
   }
   const kept = flags.filter((f) => f.flags !== 0);
-  const shadow: TelemetryReport['shadow'] = [];
+  const shadow: ShadowSection[] = [];
   const role = r.uniform() < 0.2 ? 'shadow' : 'active';
   if (role === 'active' && r.uniform() < 0.4) {
     const pairs = 1 + r.index(big);
