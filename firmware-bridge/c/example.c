@@ -95,14 +95,25 @@ static double bump(double x) {
   return x <= -1.0 || x >= 1.0 ? 0.0 : u * u;
 }
 
-/* P wave, QRS complex and T wave at 72 beats per minute, in mV. */
+/* Deterministic noise in [-1, 1) from the sample counter (xorshift64*): real front ends are never
+   exactly flat, and the runtime's quality gate rejects a signal that repeats one value (stuck sensor). */
+static double noise(uint64_t counter) {
+  uint64_t x = counter * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  x *= 0x2545F4914F6CDD1DULL;
+  return (double)(x >> 11) / 4503599627370496.0 - 1.0; /* 2^52 */
+}
+
+/* P wave, QRS complex and T wave at 72 beats per minute, plus 10 uV of noise, in mV. */
 static float ecg_sample(uint64_t counter, double rate_hz, double gain) {
   double period = 60.0 / 72.0;
   double t = (double)counter / rate_hz;
   double phase = (t - period * (double)(uint64_t)(t / period)) / period;
   double v = 0.12 * bump((phase - 0.20) / 0.05) - 0.15 * bump((phase - 0.37) / 0.015) +
              1.00 * bump((phase - 0.40) / 0.02) - 0.25 * bump((phase - 0.43) / 0.015) +
-             0.30 * bump((phase - 0.70) / 0.08);
+             0.30 * bump((phase - 0.70) / 0.08) + 0.01 * noise(counter);
   return (float)(gain * v);
 }
 

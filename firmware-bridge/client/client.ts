@@ -8,6 +8,7 @@ import {
   DEFAULT_CBOR_LIMITS,
   decodeCbor,
   encodeFrame,
+  encodeSamplesFrame,
   FrameReader,
   parseServerMessage,
   PROTOCOL_VERSIONS,
@@ -311,7 +312,7 @@ export class BridgeClient {
     };
     let frame: Buffer;
     try {
-      frame = encodeFrame(message, this.ack?.limits.maxFrameBytes ?? this.maxFrameBytes);
+      frame = encodeSamplesFrame(message, this.ack?.limits.maxFrameBytes ?? this.maxFrameBytes);
     } catch (error) {
       return Promise.reject(
         error instanceof BridgeError ? error : new BridgeError('PROTOCOL', String(error)),

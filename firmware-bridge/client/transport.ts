@@ -2,7 +2,7 @@
 // streams (e.g. the stdin/stdout of a runtime the firmware spawned).
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { BridgeError } from '../protocol/index.ts';
+import { BridgeError, corkedWriter } from '../protocol/index.ts';
 
 export type ClientTransport =
   | { readonly kind: 'unix'; readonly path: string }
@@ -38,11 +38,7 @@ function socketPipe(socket: net.Socket, events: PipeEvents): ClientPipe {
   socket.on('error', () => {
     // 'close' follows.
   });
-  return {
-    write: (frame) => socket.write(frame),
-    end: () => socket.end(),
-    destroy: () => socket.destroy(),
-  };
+  return { write: corkedWriter(socket), end: () => socket.end(), destroy: () => socket.destroy() };
 }
 
 function connectSocket(options: net.NetConnectOpts): Promise<net.Socket> {

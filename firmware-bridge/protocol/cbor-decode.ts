@@ -46,6 +46,16 @@ export const CBOR_TAG = Object.freeze({
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A plain Uint8Array copy. (Buffer#slice returns a view, and decoded values must not alias the
+ * socket's buffers.)
+ */
+export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
+}
+
 function fail(message: string): never {
   throw new BridgeError('BAD_CBOR', message);
 }
@@ -148,8 +158,7 @@ class Reader {
     if (n > this.limits.maxBytesLength)
       fail(`byte string of ${n} bytes exceeds ${this.limits.maxBytesLength}`);
     this.need(n);
-    // Copy: the frame buffer belongs to the socket reader and is reused.
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    const out = copyBytes(this.bytes, this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -221,7 +230,7 @@ class Reader {
     this.need(n);
     const start = this.pos;
     this.pos += n;
-    if (tag === CBOR_TAG.UINT8_ARRAY) return this.bytes.slice(start, start + n);
+    if (tag === CBOR_TAG.UINT8_ARRAY) return copyBytes(this.bytes, start, start + n);
     if (tag === CBOR_TAG.SINT16_LE_ARRAY) {
       if (n % 2 !== 0) fail(`sint16 array of ${n} bytes is not a multiple of 2`);
       return this.int16(start, n / 2);

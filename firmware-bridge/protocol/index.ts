@@ -7,6 +7,7 @@ export {
   type CborMap,
   type CborValue,
 } from './cbor-decode.ts';
+export { corkedWriter } from './cork.ts';
 export {
   BridgeError,
   isWireErrorCode,
@@ -23,6 +24,8 @@ export {
   FrameReader,
   type FrameHandler,
 } from './framing.ts';
+export { encodeSamplesFrame } from './encode-samples.ts';
+export { tryDecodeSamples } from './fast-samples.ts';
 export * from './messages.ts';
 export {
   MAX_RATE_HZ,

@@ -180,7 +180,8 @@ export function parseClientMessage(value: CborValue, limits: ClientParseLimits):
 }
 
 /** The samples of a frame as float32 in physical units (int16 channels × their scale). */
-export function physicalChannels(message: SamplesMessage): Float32Array[] {
+export function physicalChannels(message: SamplesMessage): readonly Float32Array[] {
+  if (message.data.every((channel) => channel instanceof Float32Array)) return message.data;
   return message.data.map((channel, index) => {
     if (channel instanceof Float32Array) return channel;
     const scale = message.scale?.[index] ?? 1;

@@ -2,7 +2,12 @@
 // messages onto the runtime, and the routing of results and alerts back to the device they belong to.
 // Transports (server/transports.ts) hand it a Wire per connection; tests can do the same in-process.
 import type { AlertEvent } from '../../runtime/api.ts';
-import { PipelineError, type StreamSpec, type WindowResult } from '../../runtime/pipeline/index.ts';
+import {
+  PipelineError,
+  type SamplesFrame,
+  type StreamSpec,
+  type WindowResult,
+} from '../../runtime/pipeline/index.ts';
 import {
   PROTOCOL_VERSIONS,
   physicalChannels,
@@ -334,14 +339,23 @@ export class BridgeCore implements ConnectionHost {
     }
     const length = message.data[0]?.length ?? 0;
     let windows: unknown;
+    const frame: SamplesFrame =
+      message.flags === undefined
+        ? {
+            streamId: stream.runtimeId,
+            firstCounter: message.counter,
+            timestampMs: message.timestampMs,
+            channels: physicalChannels(message),
+          }
+        : {
+            streamId: stream.runtimeId,
+            firstCounter: message.counter,
+            timestampMs: message.timestampMs,
+            channels: physicalChannels(message),
+            flags: message.flags,
+          };
     const pushed = this.callRuntime(connection, message.id, message.stream, () => {
-      windows = this.runtime.pushSamples({
-        streamId: stream.runtimeId,
-        firstCounter: message.counter,
-        timestampMs: message.timestampMs,
-        channels: physicalChannels(message),
-        ...(message.flags !== undefined ? { flags: message.flags } : {}),
-      });
+      windows = this.runtime.pushSamples(frame);
     });
     if (!pushed) {
       this.reject(session, stream);

@@ -28,8 +28,9 @@ export interface BridgeLimits {
   readonly inFlightStaleMs: number;
   /**
    * A samples frame may start at most this many seconds (at the stream's rate) after the sample the
-   * stream expects next; a larger jump is refused (COUNTER_GAP). The runtime fills gaps window by
-   * window, so an absurd jump (e.g. 2^40 samples) would otherwise stall it.
+   * stream expects next; a larger jump is refused (COUNTER_GAP): it is a corrupt counter rather than
+   * a gap (2^40 samples at 250 Hz is 139 years). Firmware that resumes after longer pauses reopens
+   * the stream.
    */
   readonly maxCounterGapS: number;
   /** How long a disconnected device's streams and queued results are kept for a resume. */
@@ -44,7 +45,7 @@ export interface BridgeLimits {
 export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = Object.freeze({
   maxFrameBytes: 256 * 1024,
   maxSkipBytes: 16 * 1024 * 1024,
-  credits: 32,
+  credits: 64,
   maxStreamsPerSession: 16,
   maxChannels: 16,
   maxSamplesPerFrame: 65_536,
@@ -55,7 +56,7 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = Object.freeze({
   maxControlQueueFrames: 256,
   maxWindowsInFlight: 256,
   inFlightStaleMs: 10_000,
-  maxCounterGapS: 3_600,
+  maxCounterGapS: 86_400,
   resumeWindowMs: 300_000,
   helloTimeoutMs: 10_000,
   stallTimeoutMs: 30_000,

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { BridgeError } from '../protocol/index.ts';
+import { BridgeError, corkedWriter } from '../protocol/index.ts';
 import type { BridgeCore } from './core.ts';
 import type { Wire } from './types.ts';
 
@@ -31,7 +31,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 function socketWire(socket: net.Socket, label: string): Wire {
   return {
     label,
-    write: (frame) => socket.write(frame),
+    write: corkedWriter(socket),
     end: () => socket.end(),
     destroy: () => socket.destroy(),
     pause: () => socket.pause(),

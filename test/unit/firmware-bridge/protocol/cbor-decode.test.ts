@@ -69,12 +69,14 @@ describe('strict CBOR decoder: RFC 8949 Appendix A examples', () => {
     expect(decodeCbor(hex('f97e00'))).toBeNaN();
   });
 
-  it('decodes byte strings as copies', () => {
-    const bytes = hex('4401020304');
-    const out = decodeCbor(bytes) as Uint8Array;
-    expect([...out]).toEqual([1, 2, 3, 4]);
-    bytes[1] = 9;
-    expect(out[0]).toBe(1);
+  it('decodes byte strings as plain copies, also from a Buffer (whose slice is a view)', () => {
+    for (const bytes of [hex('4401020304'), Buffer.from('4401020304', 'hex')]) {
+      const out = decodeCbor(bytes) as Uint8Array;
+      expect(Object.getPrototypeOf(out)).toBe(Uint8Array.prototype);
+      expect([...out]).toEqual([1, 2, 3, 4]);
+      bytes[1] = 9;
+      expect(out[0]).toBe(1);
+    }
   });
 });
 
