@@ -4,6 +4,7 @@ export { MAX_ABS_TIMESTAMP_MS, MAX_STREAM_CHANNELS, MAX_STREAM_RATE_HZ, validate
 export {
   HELD_RUN_MIN_SAMPLES,
   HELD_RUN_S,
+  heldRunSamples,
   measureChannels,
   type ChannelRange,
   type RawWindowStats,

@@ -314,7 +314,15 @@ export class ModelRunner {
     this.trackEpisode(window, state, reason);
     const output = this.fallbackOutput(this.model.manifest.fallback, named);
     const result = this.result(window, { kind: 'fallback', reason, detail, output });
-    if (output.kind === 'rule' && output.positive && !this.options.shadow) {
+    // A rule finding alerts like the model would, under the same refractory period (one alert per
+    // event, whichever source saw it first); it needs no run of windows: the rule is the trigger.
+    const post = state.post;
+    const ruleAlert =
+      output.kind === 'rule' &&
+      output.positive &&
+      window.endMs - post.lastAlertEndMs >= this.model.manifest.postprocessing.refractoryMs;
+    if (ruleAlert) post.lastAlertEndMs = window.endMs;
+    if (ruleAlert && !this.options.shadow) {
       this.counts.ruleAlerts += 1;
       this.observer.onEvent?.({
         kind: 'alert',
