@@ -17,6 +17,8 @@ export type AuditKind =
   | 'bundle-installed'
   | 'bundle-activated'
   | 'bundle-shadow-started'
+  | 'bundle-superseded'
+  | 'probation-passed'
   | 'bundle-promoted'
   | 'bundle-rolled-back'
   | 'bundle-pruned'
@@ -30,8 +32,10 @@ export type AuditKind =
   | 'drift-alarm'
   | 'safety-event'
   | 'config-changed'
+  | 'trust-anchored'
   | 'trust-rotated'
   | 'trust-rejected'
+  | 'recovery'
   | 'checkpoint'
   | 'blackbox-export'
   | 'replay';
@@ -102,7 +106,8 @@ export interface Checkpoint {
   readonly atMs: number;
 }
 
-interface Row {
+/** A record as stored: the payload as its exact CBOR bytes (what the hash covers). */
+export interface AuditRow {
   seq: number;
   at_ms: number;
   kind: string;
@@ -178,11 +183,38 @@ export class AuditLog {
     }));
   }
 
+  /** The newest stored checkpoint, if any. */
+  lastCheckpoint(): { checkpoint: Checkpoint; signed: Uint8Array } | undefined {
+    const row = this.db
+      .prepare('SELECT count, head_hash, at_ms, signed FROM audit_checkpoint ORDER BY seq DESC LIMIT 1')
+      .get() as { count: number; head_hash: string; at_ms: number; signed: Uint8Array } | undefined;
+    return row
+      ? { checkpoint: { count: row.count, headHash: row.head_hash, atMs: row.at_ms }, signed: row.signed }
+      : undefined;
+  }
+
+  checkpointCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM audit_checkpoint').get() as { n: number }).n;
+  }
+
   *records(fromSeq = 1): Generator<AuditRecord> {
     const rows = this.db
       .prepare('SELECT * FROM audit WHERE seq >= ? ORDER BY rowid')
-      .iterate(fromSeq) as Iterable<Row>;
+      .iterate(fromSeq) as Iterable<AuditRow>;
     for (const row of rows) yield toRecord(row);
+  }
+
+  /** Records as stored, payload bytes included (exports that others can re-verify). */
+  *rows(fromSeq = 1): Generator<AuditRow> {
+    yield* this.db
+      .prepare('SELECT * FROM audit WHERE seq >= ? ORDER BY rowid')
+      .iterate(fromSeq) as Iterable<AuditRow>;
+  }
+
+  /** The record with this sequence number, if present. */
+  record(seq: number): AuditRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM audit WHERE seq = ?').get(seq) as AuditRow | undefined;
+    return row ? toRecord(row) : undefined;
   }
 
   count(): number {
@@ -195,13 +227,13 @@ export class AuditLog {
    */
   verify(checkpoints: readonly Checkpoint[] = []): AuditVerdict {
     return verifyChain(
-      this.db.prepare('SELECT * FROM audit ORDER BY rowid').iterate() as Iterable<Row>,
+      this.db.prepare('SELECT * FROM audit ORDER BY rowid').iterate() as Iterable<AuditRow>,
       checkpoints,
     );
   }
 }
 
-function toRecord(row: Row): AuditRecord {
+function toRecord(row: AuditRow): AuditRecord {
   return {
     seq: row.seq,
     atMs: row.at_ms,

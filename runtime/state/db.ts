@@ -10,7 +10,11 @@ export type StateErrorCode =
   | 'DB_FULL' // disk full (SQLITE_FULL)
   | 'DB_READONLY' // the file or directory is not writable
   | 'DB_WRITE_FAILED' // any other write failure
-  | 'SCHEMA_TOO_NEW'; // written by a newer runtime: refuse rather than guess
+  | 'SCHEMA_TOO_NEW' // written by a newer runtime: refuse rather than guess
+  | 'SCHEMA_OUTDATED' // opened read-only, but the file needs a migration first
+  | 'LOCKED' // another live process holds the device state (one writer at a time)
+  | 'KEY_INVALID' // a device key file is malformed, has the wrong size, or is readable by others
+  | 'BAD_CHECKPOINT'; // an audit checkpoint that is malformed, unsigned or signed by another key
 
 export class StateError extends Error {
   constructor(
@@ -26,11 +30,17 @@ export class StateError extends Error {
 /** Maps SQLite's error codes onto ours, so callers and the audit log see a stable code. */
 export function stateErrorFrom(error: unknown, action: string): StateError {
   if (error instanceof StateError) return error;
-  const code = (error as { code?: unknown }).code;
+  const code = (error as { code?: unknown } | null)?.code;
   const text = typeof code === 'string' ? code : '';
-  if (text.startsWith('SQLITE_FULL'))
+  if (text.startsWith('SQLITE_FULL') || text === 'ENOSPC' || text === 'EDQUOT')
     return new StateError('DB_FULL', `${action}: the disk is full`, { cause: error });
-  if (text.startsWith('SQLITE_READONLY') || text.startsWith('SQLITE_CANTOPEN') || text === 'EACCES') {
+  if (
+    text.startsWith('SQLITE_READONLY') ||
+    text.startsWith('SQLITE_CANTOPEN') ||
+    text === 'EACCES' ||
+    text === 'EPERM' ||
+    text === 'EROFS'
+  ) {
     return new StateError('DB_READONLY', `${action}: the state database is not writable`, { cause: error });
   }
   if (text.startsWith('SQLITE_CORRUPT') || text.startsWith('SQLITE_NOTADB')) {
@@ -47,16 +57,33 @@ export function stateErrorFrom(error: unknown, action: string): StateError {
 
 export type Migration = (db: Database.Database) => void;
 
+export interface OpenStateOptions {
+  /**
+   * Open an existing file for reading only (status, audit verify/export): nothing is created or
+   * migrated, and every write fails with DB_READONLY.
+   */
+  readonly readonly?: boolean;
+}
+
 /** Opens (creating if needed) a database and applies `migrations` in order, each in a transaction. */
-export function openStateDb(file: string, migrations: readonly Migration[]): Database.Database {
+export function openStateDb(
+  file: string,
+  migrations: readonly Migration[],
+  options: OpenStateOptions = {},
+): Database.Database {
   let db: Database.Database;
   try {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    if (options.readonly === true) {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+    } else {
+      if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+    }
   } catch (error) {
     const mapped = stateErrorFrom(error, `opening ${file}`);
     throw mapped.code === 'DB_WRITE_FAILED'
@@ -69,6 +96,12 @@ export function openStateDb(file: string, migrations: readonly Migration[]): Dat
       throw new StateError(
         'SCHEMA_TOO_NEW',
         `${file} has schema ${version}; this runtime knows ${migrations.length}`,
+      );
+    }
+    if (options.readonly === true && version < migrations.length) {
+      throw new StateError(
+        'SCHEMA_OUTDATED',
+        `${file} has schema ${version}; open it once read-write to migrate it to ${migrations.length}`,
       );
     }
     for (let next = version; next < migrations.length; next += 1) {
