@@ -10,6 +10,9 @@ export interface ChannelRange {
   /** How many samples sit exactly at the minimum / maximum. */
   readonly atMin: number;
   readonly atMax: number;
+  /** Whether two consecutive samples sit at the minimum / maximum (a plateau: a saturated front end). */
+  readonly plateauAtMin?: boolean;
+  readonly plateauAtMax?: boolean;
 }
 
 export interface RawWindowStats {
@@ -55,7 +58,20 @@ export function channelRange(x: Float64Array): ChannelRange {
       atMax = 1;
     } else if (v === max) atMax += 1;
   }
-  return { min, max, atMin, atMax };
+  // Plateaus only matter when an extreme repeats: a second pass in those (rare) windows only.
+  return {
+    min,
+    max,
+    atMin,
+    atMax,
+    plateauAtMin: atMin >= 2 && hasPair(x, min),
+    plateauAtMax: atMax >= 2 && hasPair(x, max),
+  };
+}
+
+function hasPair(x: Float64Array, value: number): boolean {
+  for (let i = 1; i < x.length; i += 1) if (x[i] === value && x[i - 1] === value) return true;
+  return false;
 }
 
 /**

@@ -94,10 +94,11 @@ export function checkRawWindow(
         `${spec.name}: peak-to-peak ${(r.max - r.min).toPrecision(3)} ${spec.unit}`,
       );
     }
-    // Samples at a rail: at the declared range's edge, or an extreme the signal holds more than once
-    // (a continuous signal never repeats its exact maximum; a saturated front end does).
-    if (r.atMax >= 2 || r.max === spec.max) clipped += r.atMax;
-    if (r.atMin >= 2 || r.min === spec.min) clipped += r.atMin;
+    // Samples at a rail: at the declared range's edge, or at an extreme the signal reaches more than
+    // once with at least one plateau (two consecutive samples): a saturated front end flattens the
+    // peaks it cuts, while a clean (even quantised, periodic) signal touches its maximum in passing.
+    if (r.max === spec.max || (r.atMax >= 2 && r.plateauAtMax === true)) clipped += r.atMax;
+    if (r.min === spec.min || (r.atMin >= 2 && r.plateauAtMin === true)) clipped += r.atMin;
   }
   if (raw.heldSamples / n > policy.maxMissingFraction) {
     return fail('QUALITY_FLATLINE', `sensor stuck: ${raw.heldSamples} samples repeat the same value`);

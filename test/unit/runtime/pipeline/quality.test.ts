@@ -134,12 +134,15 @@ describe('checkRawWindow', () => {
     expect(reason(windowOf(clipped))).toBe('QUALITY_CLIPPING');
     const light = samples();
     light[10] = 1.2;
-    light[90] = 1.2;
-    light[150] = 1.2; // three samples (1.5 %) at one maximum: under 2 %
+    light[11] = 1.2;
+    light[150] = 1.2; // three samples (1.5 %) at one maximum, with a plateau: under 2 %
     expect(reason(windowOf(light))).toBe('pass');
     light[170] = 1.2;
     light[180] = 1.2; // five (2.5 %)
     expect(reason(windowOf(light))).toBe('QUALITY_CLIPPING');
+    // A periodic signal touching the same maximum once per period (no plateau) is not clipped.
+    const periodic = Float32Array.from({ length: N }, (_, i) => Math.sin((2 * Math.PI * i) / 25));
+    expect(reason(windowOf(periodic))).toBe('pass');
     const rail = samples();
     rail[20] = 5;
     rail[21] = 4.5;

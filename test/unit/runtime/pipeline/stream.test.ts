@@ -55,7 +55,7 @@ describe('StreamWindower', () => {
       expect(second?.endMs).toBe(3000);
       expect(second?.missingSamples).toBe(0);
       expect(second?.rateJitterRel).toBe(0);
-      expect(second?.raw?.channels[0]).toEqual({ min: 10, max: 29, atMin: 1, atMax: 1 });
+      expect(second?.raw?.channels[0]).toMatchObject({ min: 10, max: 29, atMin: 1, atMax: 1 });
     }
   });
 
