@@ -7,7 +7,7 @@ export { MonitorError } from './errors.ts';
 export type { MonitorErrorCode } from './errors.ts';
 export { LATENCY_EDGES, PAGE_HINKLEY_MIN_SAMPLES, prepareModel, sha256Hex } from './model.ts';
 export type { PreparedModel, PreparedVariable } from './model.ts';
-export { decideInterval } from './evaluate.ts';
+export { decideInterval, effectiveSampleSize } from './evaluate.ts';
 export type { IntervalDecision, VariableDecision } from './evaluate.ts';
 export { MAX_STATE_BYTES, jsonFileStore, memoryStore } from './store.ts';
 export { enqueueDriftEvent, enqueueReports, reportCycle } from './enqueue.ts';

@@ -39,6 +39,8 @@ export interface PreparedVariable {
   readonly edges: Float64Array;
   readonly reference: PreparedReference;
   readonly table: NullThresholdTable;
+  /** Non-NaN reference observations the proportions were estimated from (the two-sample correction). */
+  readonly referenceN: number;
 }
 
 export interface PreparedModel {
@@ -67,6 +69,7 @@ function prepareVariable(ref: BinnedReference, path: string): PreparedVariable {
       edges: Float64Array.from(ref.edges),
       reference: prepareReference({ edges: ref.edges, proportions: ref.proportions, sd: ref.sd }),
       table: parseNullThresholdTable(ref.nullThresholds),
+      referenceN: ref.n - (ref.counts[ref.counts.length - 1] ?? 0),
     };
   } catch (error) {
     if (error instanceof StatsError) {
