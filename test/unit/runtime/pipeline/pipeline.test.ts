@@ -93,7 +93,9 @@ const open = (
   sensor: 'ppg' | 'accel',
   rateHz: number,
   channelCount: number,
-) => pipeline.openStream({ deviceId: 'wearer-1', streamId, sensor, rateHz, channelCount });
+) => {
+  pipeline.openStream({ deviceId: 'wearer-1', streamId, sensor, rateHz, channelCount });
+};
 
 describe('Pipeline motion gating (PPG by the same device’s accelerometer)', () => {
   it('fails closed with its own reason when the device has no accelerometer stream', async () => {
@@ -150,7 +152,9 @@ describe('Pipeline motion gating (PPG by the same device’s accelerometer)', ()
 
   it('refuses an accelerometer stream when no model reads or gates by it', () => {
     const { pipeline } = setup([manifestOf('af-screener')]);
-    expect(() => open(pipeline, 'acc', 'accel', 50, 3)).toThrow(PipelineError);
+    expect(() => {
+      open(pipeline, 'acc', 'accel', 50, 3);
+    }).toThrow(PipelineError);
     try {
       open(pipeline, 'acc', 'accel', 50, 3);
     } catch (error) {
@@ -172,13 +176,37 @@ describe('Pipeline', () => {
       }
       return 'none';
     };
-    expect(code(() => pipeline.openStream(null as never))).toBe('BAD_FRAME');
-    expect(code(() => open(pipeline, '', 'accel', 50, 3))).toBe('BAD_FRAME');
-    expect(code(() => open(pipeline, 'a', 'accel', Number.POSITIVE_INFINITY, 3))).toBe('RATE_MISMATCH');
-    expect(code(() => open(pipeline, 'a', 'accel', 50, 0))).toBe('CHANNEL_MISMATCH');
-    expect(code(() => open(pipeline, 'a', 'ppg', 64, 1))).toBe('NO_MODEL_FOR_SENSOR');
+    expect(
+      code(() => {
+        pipeline.openStream(null as never);
+      }),
+    ).toBe('BAD_FRAME');
+    expect(
+      code(() => {
+        open(pipeline, '', 'accel', 50, 3);
+      }),
+    ).toBe('BAD_FRAME');
+    expect(
+      code(() => {
+        open(pipeline, 'a', 'accel', Number.POSITIVE_INFINITY, 3);
+      }),
+    ).toBe('RATE_MISMATCH');
+    expect(
+      code(() => {
+        open(pipeline, 'a', 'accel', 50, 0);
+      }),
+    ).toBe('CHANNEL_MISMATCH');
+    expect(
+      code(() => {
+        open(pipeline, 'a', 'ppg', 64, 1);
+      }),
+    ).toBe('NO_MODEL_FOR_SENSOR');
     open(pipeline, 'acc', 'accel', 50, 3);
-    expect(code(() => open(pipeline, 'acc', 'accel', 50, 3))).toBe('DUPLICATE_STREAM');
+    expect(
+      code(() => {
+        open(pipeline, 'acc', 'accel', 50, 3);
+      }),
+    ).toBe('DUPLICATE_STREAM');
     expect(code(() => pipeline.push(undefined as never))).toBe('BAD_FRAME');
     expect(code(() => pipeline.push({ streamId: 42 } as never))).toBe('UNKNOWN_STREAM');
     accelFrames(pipeline, 0, 4, 0.3);

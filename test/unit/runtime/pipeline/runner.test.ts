@@ -143,9 +143,7 @@ describe('ModelRunner', () => {
       output: { kind: 'rule', positive: true, label: 'fall', ruleVersion: fall.fallback.version },
     });
     await runner.process(windowOf(fall, { index: 1 }));
-    expect(events.filter((e) => e.kind === 'alert').map((e) => (e.kind === 'alert' ? e.source : ''))).toEqual(
-      ['fallback-rule'],
-    );
+    expect(events.flatMap((e) => (e.kind === 'alert' ? [e.source] : []))).toEqual(['fallback-rule']);
     runner.setOverride({ reason: 'MODEL_REVOKED', detail: 'bundle revoked' });
     const revoked = await runner.process(windowOf(fall, { index: 2, endMs: 9_000_000 }));
     expect(revoked.result.status).toMatchObject({
