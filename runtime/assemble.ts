@@ -1,11 +1,12 @@
 // Assembles a device runtime from the artifacts of verified bundles: backend selection, one loaded
-// model per family, the pipeline, and the DeviceRuntime the bridge talks to. Lifecycle concerns
-// (slots, shadow candidates, promotion) build on this; here every family gets its active model.
+// model per family, the pipeline, and the DeviceRuntime the bridge talks to. The slot-aware device
+// daemon (runtime/daemon.ts) loads installed bundles through `loadStagedModel`; `assembleRuntime`
+// serves fixed artifacts (demos, benchmarks, tests), every family with its active model.
 import type { FileEntry, Manifest } from '../models/format/manifest.ts';
 import { parseProfile, type ReferenceProfile } from '../models/profile/index.ts';
 import type { RuntimeConfig } from './config.ts';
 import { DeviceRuntime } from './device.ts';
-import type { BackendChoice } from './inference/backend.ts';
+import type { BackendChoice, InferenceBackend } from './inference/backend.ts';
 import { selectBackend } from './inference/select.ts';
 import { loadModel, type ModelArtifacts, type ModelHandle } from './loader.ts';
 import type { PipelineObserver } from './pipeline/observer.ts';
@@ -108,4 +109,17 @@ export async function artifactsFromStagedBundle(
     JSON.parse(new TextDecoder().decode(profileBytes)) as unknown,
   );
   return { manifest, manifestSha256, modelBytes, profile };
+}
+
+/**
+ * Loads an installed bundle's model for the pipeline, re-hashing every file it reads (the bytes handed
+ * to the inference backend are exactly the ones checked against the signed manifest).
+ */
+export async function loadStagedModel(
+  bundle: { readonly dir: string; readonly manifest: Manifest; readonly manifestSha256: string },
+  backend: InferenceBackend,
+  options: { readonly maxBatch: number; readonly batchMaxWaitMs: number },
+): Promise<ModelHandle> {
+  const artifacts = await artifactsFromStagedBundle(bundle.dir, bundle.manifest, bundle.manifestSha256);
+  return loadModel(artifacts, backend, options);
 }

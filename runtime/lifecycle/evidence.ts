@@ -110,18 +110,28 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(4);
 }
 
+/**
+ * Fallbacks that count against a bundle in probation: all but the forced ones and the quality gate's.
+ * Quality-gate fallbacks (sensor off, lead-off, flatline, motion) describe the wearer's signal, not
+ * the bundle: on one device they would roll back any model while the wearer takes the device off. A
+ * bundle whose quality policy is too strict shows up in shadow instead, where the candidate's
+ * fallback rate is compared with the active model's on the same windows.
+ */
+export function countsAgainstProbation(status: ResultStatus): boolean {
+  return status.kind === 'fallback' && !isForcedFallback(status) && !status.reason.startsWith('QUALITY_');
+}
+
 export function addProbationResult(
   c: ProbationCounters,
   result: WindowResult,
   policy: RolloutPolicy['probation'],
 ): ProbationCounters {
   const s = result.status;
-  const forced = isForcedFallback(s);
   return {
     windows: c.windows + 1,
     inferenceErrors: c.inferenceErrors + (s.kind === 'fallback' && s.reason === 'INFERENCE_ERROR' ? 1 : 0),
     deadlineMisses: c.deadlineMisses + (s.kind === 'fallback' && s.reason === 'DEADLINE_MISS' ? 1 : 0),
-    fallbacks: c.fallbacks + (s.kind === 'fallback' && !forced ? 1 : 0),
+    fallbacks: c.fallbacks + (countsAgainstProbation(s) ? 1 : 0),
     slowWindows: c.slowWindows + (result.latencyMs > policy.maxLatencyP99Ms ? 1 : 0),
   };
 }

@@ -45,6 +45,7 @@ export {
   addShadowPair,
   agree,
   countStatus,
+  countsAgainstProbation,
   isAlert,
   isForcedFallback,
   judgeProbation,

@@ -316,6 +316,10 @@ export class Lifecycle {
     return this.signer;
   }
 
+  isFrozen(): boolean {
+    return this.state.frozen().frozen;
+  }
+
   setHost(host: ServingHost | null): void {
     this.host = host;
   }
@@ -719,11 +723,10 @@ export class Lifecycle {
         ? this.state.bundle(slots.candidate.manifestSha256)
         : undefined;
       const activate = slots.active === null && approvedFor === 'full';
-      if (activate) {
-        // Activation: the files are re-hashed, then the model is loaded from re-hashed bytes.
-        await this.store.recheck(sha, manifest);
-        await this.prepareOrThrow(sha, bundle);
-      }
+      // Activation re-hashes the files; the serving host then loads the model from re-hashed bytes
+      // (readStagedFile). A candidate is loaded too: what cannot load is rejected here, not in shadow.
+      if (activate) await this.store.recheck(sha, manifest);
+      if (activate || slots.active !== null) await this.prepareOrThrow(sha, bundle);
       const installedRecord: AuditEntry = [
         'bundle-installed',
         actor,
@@ -1607,8 +1610,28 @@ export class Lifecycle {
     return this.audit.append('safety-event', actor, payload).seq;
   }
 
-  recordConfigChange(payload: AuditPayload, actor = 'runtime'): number {
-    return this.audit.append('config-changed', actor, payload).seq;
+  /**
+   * Compares the runtime configuration with the one recorded at the previous start; a difference is
+   * a `config-changed` record naming each changed field (configuration changes are audited).
+   */
+  recordConfig(config: Readonly<Record<string, unknown>>, actor = 'runtime'): string[] {
+    const previous = this.state.meta('config') as Record<string, unknown> | undefined;
+    const changed: string[] = [];
+    const fields = new Set([...Object.keys(config), ...Object.keys(previous ?? {})]);
+    for (const field of [...fields].sort()) {
+      if (JSON.stringify(previous?.[field]) !== JSON.stringify(config[field])) changed.push(field);
+    }
+    if (previous !== undefined && changed.length === 0) return [];
+    this.state.transaction('recording the configuration', () => {
+      this.state.setMeta('config', config);
+      this.audit.appendInTransaction('config-changed', actor, {
+        first: previous === undefined,
+        changes: Object.fromEntries(
+          changed.map((f) => [f, { from: previous?.[f] ?? null, to: config[f] ?? null }]),
+        ),
+      });
+    });
+    return changed;
   }
 
   private passProbation(family: string, sha: string): void {

@@ -53,7 +53,7 @@ export interface ProbationCounters {
   readonly windows: number;
   readonly inferenceErrors: number;
   readonly deadlineMisses: number;
-  /** Fallback results, except forced ones (revocation, drift suppression). */
+  /** Fallback results that count against the bundle (not forced, not the quality gate's). */
   readonly fallbacks: number;
   /** Results slower than the policy's latency p99 bound (p99 > bound ⇔ slow > n − ⌈0.99 n⌉). */
   readonly slowWindows: number;

@@ -245,6 +245,12 @@ export const FALLBACK: ResultStatus = {
   detail: 'flat',
   output: { kind: 'suppressed' },
 };
+export const OOD: ResultStatus = {
+  kind: 'fallback',
+  reason: 'OOD_DISTANCE',
+  detail: 'far',
+  output: { kind: 'suppressed' },
+};
 export const INFERENCE_ERROR: ResultStatus = {
   kind: 'fallback',
   reason: 'INFERENCE_ERROR',

@@ -10,6 +10,7 @@ import {
   INFERENCE_ERROR,
   OK,
   OK_POSITIVE,
+  OOD,
   bundle,
   command,
   openLifecycle,
@@ -236,10 +237,14 @@ describe('shadow, promotion and probation', () => {
   it('judges fallback rate and latency p99 in probation', async () => {
     const { l, v1, v2, clock } = await setup({ v2: { probation: { windows: 100, maxFallbackRate: 0.2 } } });
     await l.applyCommand(command({ kind: 'promote', family: FAMILY, bundle: v2, force: true }, clock));
-    for (let i = 0; i < 10; i += 1) l.observeResult(result(v2, i < 3 ? FALLBACK : OK));
+    // Quality-gate fallbacks describe the wearer's signal and do not count; OOD ones do.
+    for (let i = 0; i < 10; i += 1) l.observeResult(result(v2, FALLBACK));
+    await l.idle();
+    expect(family(l).active?.bundle.manifestSha256).toBe(v2);
+    for (let i = 0; i < 10; i += 1) l.observeResult(result(v2, i < 5 ? OOD : OK));
     await l.idle();
     expect(family(l).active?.bundle.manifestSha256).toBe(v1);
-    expect(JSON.stringify([...l.audit.records()].at(-1)?.payload)).toMatch(/fallback rate 0.3/);
+    expect(JSON.stringify([...l.audit.records()].at(-1)?.payload)).toMatch(/fallback rate 0.2308/);
 
     const s = await setup({ v2: { probation: { windows: 100, maxLatencyP99Ms: 20 } } });
     await s.l.applyCommand(command({ kind: 'promote', family: FAMILY, bundle: s.v2, force: true }, s.clock));

@@ -1,0 +1,442 @@
+// The device daemon core: opens the device state and lifecycle, loads the bundles the slots name into
+// the pipeline (active and shadow runners, rule-fallback overrides), feeds the lifecycle its evidence
+// (probation results, shadow pairs, fallback episodes), records every window in the black box and pins
+// alerts, fallback episodes and shadow disagreements, signs audit checkpoints, and exposes the hooks
+// the device transport and the firmware bridge need. The bridge server and MQTT wiring are built
+// around it (`transportHooks` go straight into monitor/updates openDeviceTransport).
+import { signSign1 } from '../models/format/index.ts';
+import { UPDATE_STATUS_CONTENT_TYPE } from '../monitor/updates/index.ts';
+import { loadStagedModel } from './assemble.ts';
+import type { RuntimeConfig } from './config.ts';
+import { DeviceRuntime } from './device.ts';
+import type { BackendChoice } from './inference/backend.ts';
+import { selectBackend } from './inference/select.ts';
+import {
+  Lifecycle,
+  isAlert,
+  type BundleRef,
+  type CommandOutcome,
+  type FamilyPlan,
+  type InstallOptions,
+  type InstallOutcome,
+  type LifecycleOptions,
+  type ServingHost,
+  type UpdateStatusListener,
+} from './lifecycle/index.ts';
+import { replayEvent, type ReplayReport } from './lifecycle/replay.ts';
+import type { ModelHandle } from './loader.ts';
+import {
+  ModelRunner,
+  Pipeline,
+  type PipelineEvent,
+  type PipelineObserver,
+  type Window,
+  type WindowResult,
+} from './pipeline/index.ts';
+import type { DeviceCheckpoint } from './state/index.ts';
+import { RUNTIME_VERSION } from './version.ts';
+
+export interface DaemonHooks {
+  /** A new signed audit checkpoint (publish it to the collector). */
+  readonly onCheckpoint?: (checkpoint: DeviceCheckpoint, signed: Uint8Array) => void;
+  /** Later update stages for a transfer (pass `transport.reportUpdateStatus`). */
+  readonly onUpdateStatus?: UpdateStatusListener;
+  /** Failures in background work (loading, evidence, pins): logged, never thrown at the pipeline. */
+  readonly onError?: (error: unknown, context: string) => void;
+}
+
+export interface DaemonOptions {
+  readonly config: RuntimeConfig;
+  /** The device's cohort (signed commands may target a cohort). */
+  readonly cohort?: string | null;
+  /** A signed trust document: the anchor on first start, or the next version. */
+  readonly trust?: Uint8Array;
+  readonly trustSource?: string;
+  readonly now?: () => number;
+  readonly monoNow?: () => number;
+  readonly random?: (n: number) => Uint8Array;
+  /** Reuse a chosen inference backend (tests); otherwise chosen per config. */
+  readonly backend?: BackendChoice;
+  /** More pipeline observers (the drift monitor…): every result, shadow ones included, and event. */
+  readonly observers?: readonly PipelineObserver[];
+  /** Lifecycle knobs (policy, limits, black box, fault hooks for the crash test). */
+  readonly lifecycle?: Partial<
+    Pick<
+      LifecycleOptions,
+      | 'policy'
+      | 'commandPolicy'
+      | 'verifyPolicy'
+      | 'limits'
+      | 'blackBox'
+      | 'faults'
+      | 'localActor'
+      | 'validatePreprocessing'
+      | 'onDbOpen'
+    >
+  >;
+  /** Sign a checkpoint this often (0: only on request and at close). */
+  readonly checkpointIntervalMs?: number;
+  readonly labelJoinCapacity?: number;
+  readonly hooks?: DaemonHooks;
+}
+
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 15 * 60_000;
+
+/** Loads bundles into runners and applies the lifecycle's serving plans to the pipeline. */
+class PipelineHost implements ServingHost {
+  private readonly handles = new Map<string, Promise<ModelHandle>>();
+  private readonly runners = new Map<string, ModelRunner>();
+  private plans: readonly FamilyPlan[] = [];
+
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly backend: BackendChoice,
+    private readonly config: RuntimeConfig,
+    private readonly observer: PipelineObserver,
+    private readonly monoNow: () => number,
+    private readonly report: (error: unknown, context: string) => void,
+  ) {}
+
+  async prepare(bundle: BundleRef): Promise<void> {
+    await this.load(bundle);
+  }
+
+  private load(bundle: BundleRef): Promise<ModelHandle> {
+    let handle = this.handles.get(bundle.manifestSha256);
+    if (!handle) {
+      handle = loadStagedModel(bundle, this.backend.backend, {
+        maxBatch: this.config.maxBatch,
+        batchMaxWaitMs: this.config.batchMaxWaitMs,
+      });
+      this.handles.set(bundle.manifestSha256, handle);
+      handle.catch(() => this.handles.delete(bundle.manifestSha256));
+    }
+    return handle;
+  }
+
+  /** Loads everything the current plans name (boot); failures are reported per bundle. */
+  async prepareAll(plans: readonly FamilyPlan[]): Promise<void> {
+    for (const plan of plans) {
+      for (const ref of [plan.active?.bundle, plan.shadow]) {
+        if (!ref) continue;
+        try {
+          await this.load(ref);
+        } catch (error) {
+          this.report(error, `loading ${ref.bundleId}`);
+        }
+      }
+    }
+  }
+
+  apply(plans: readonly FamilyPlan[]): void {
+    this.plans = plans;
+    void this.applyLoaded();
+  }
+
+  private async applyLoaded(): Promise<void> {
+    const plans = this.plans;
+    const ready = async (ref: BundleRef | null | undefined): Promise<ModelHandle | null> => {
+      if (!ref) return null;
+      try {
+        return await this.load(ref);
+      } catch (error) {
+        this.report(error, `loading ${ref.bundleId}`);
+        return null;
+      }
+    };
+    const resolved = await Promise.all(
+      plans.map(async (plan) => ({
+        plan,
+        active: await ready(plan.active?.bundle),
+        shadow: await ready(plan.shadow),
+      })),
+    );
+    if (plans !== this.plans) return; // a newer plan arrived while loading
+    const used = new Set<string>();
+    for (const { plan, active, shadow } of resolved) {
+      if (!plan.active || !active) {
+        this.pipeline.removeFamily(plan.family);
+        continue;
+      }
+      const activeRunner = this.runner(plan.active.bundle, active, false);
+      activeRunner.setOverride(plan.active.override);
+      used.add(`${plan.active.bundle.manifestSha256}:active`);
+      let shadowRunner: ModelRunner | null = null;
+      if (plan.shadow && shadow) {
+        shadowRunner = this.runner(plan.shadow, shadow, true);
+        used.add(`${plan.shadow.manifestSha256}:shadow`);
+      }
+      this.pipeline.setFamily(plan.family, { active: activeRunner, shadow: shadowRunner });
+    }
+    for (const family of this.pipeline.familyNames()) {
+      if (!plans.some((p) => p.family === family)) this.pipeline.removeFamily(family);
+    }
+    for (const key of [...this.runners.keys()]) if (!used.has(key)) this.runners.delete(key);
+    await this.unloadUnused();
+  }
+
+  private runner(ref: BundleRef, handle: ModelHandle, shadow: boolean): ModelRunner {
+    const key = `${ref.manifestSha256}:${shadow ? 'shadow' : 'active'}`;
+    let runner = this.runners.get(key);
+    if (!runner) {
+      runner = new ModelRunner(
+        handle.model,
+        {
+          runtimeVersion: RUNTIME_VERSION,
+          inferenceDeadlineMs: this.config.inferenceDeadlineMs,
+          monoNow: this.monoNow,
+          shadow,
+        },
+        this.observer,
+      );
+      this.runners.set(key, runner);
+    }
+    return runner;
+  }
+
+  /** Sessions no plan names any more are closed once the windows in flight are done. */
+  private async unloadUnused(): Promise<void> {
+    const named = (sha: string) =>
+      this.plans.some((p) => p.active?.bundle.manifestSha256 === sha || p.shadow?.manifestSha256 === sha);
+    const unused = [...this.handles.keys()].filter((sha) => !named(sha));
+    if (unused.length === 0) return;
+    await this.pipeline.drain();
+    for (const sha of unused) {
+      if (named(sha)) continue;
+      const handle = this.handles.get(sha);
+      this.handles.delete(sha);
+      try {
+        await (await handle)?.unload();
+      } catch (error) {
+        this.report(error, 'unloading a model');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pipeline.drain();
+    for (const handle of this.handles.values()) {
+      try {
+        await (await handle).unload();
+      } catch {
+        // failed loads have nothing to unload
+      }
+    }
+    this.handles.clear();
+  }
+}
+
+export class VigilDaemon {
+  /** Hooks for monitor/updates `openDeviceTransport` (pass them straight through). */
+  readonly transportHooks: {
+    readonly onCommand: (payload: Uint8Array, topic: string) => Promise<void>;
+    readonly onBundleStaged: (path: string, transferId: string) => ReturnType<Lifecycle['installStaged']>;
+    readonly sealStatus: (payload: Uint8Array) => Uint8Array;
+  };
+  private readonly pendingPins = new Map<string, string>();
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly config: RuntimeConfig,
+    readonly lifecycle: Lifecycle,
+    readonly pipeline: Pipeline,
+    readonly runtime: DeviceRuntime,
+    readonly backend: BackendChoice,
+    private readonly host: PipelineHost,
+    private readonly hooks: DaemonHooks,
+  ) {
+    this.transportHooks = {
+      onCommand: (payload, topic) => lifecycle.handleCommand(payload, topic),
+      onBundleStaged: (path, transferId) => lifecycle.installStaged(path, transferId),
+      sealStatus: (payload) =>
+        signSign1({ payload, contentType: UPDATE_STATUS_CONTENT_TYPE, signer: lifecycle.deviceSigner }),
+    };
+  }
+
+  static async start(options: DaemonOptions): Promise<VigilDaemon> {
+    const config = options.config;
+    const hooks = options.hooks ?? {};
+    const report = (error: unknown, context: string) => hooks.onError?.(error, context);
+    const monoNow = options.monoNow ?? (() => performance.now());
+    const backend = options.backend ?? (await selectBackend(config.backend));
+    const observers = options.observers ?? [];
+    // The pipeline observer forwards to the daemon once it exists (the runners are built later).
+    let daemon: VigilDaemon | null = null;
+    const observer: PipelineObserver = {
+      onResult: (result, features, window) => {
+        daemon?.onResult(result, window);
+        for (const o of observers) o.onResult?.(result, features, window);
+      },
+      onEvent: (event) => {
+        daemon?.onEvent(event);
+        for (const o of observers) o.onEvent?.(event);
+      },
+    };
+    const pipeline = new Pipeline(
+      {
+        maxStreams: config.maxStreams,
+        monoNow,
+        onInternalError: (error) => {
+          report(error, 'pipeline');
+        },
+      },
+      observer,
+    );
+    const host = new PipelineHost(pipeline, backend, config, observer, monoNow, report);
+    const lifecycle = await Lifecycle.open({
+      dataDir: config.dataDir,
+      device: {
+        deviceId: config.deviceId,
+        fleet: config.fleet,
+        cohort: options.cohort ?? null,
+        deviceClass: { vendorId: config.vendorId, classId: config.classId },
+        runtimeVersion: RUNTIME_VERSION,
+      },
+      ...(options.trust ? { trust: options.trust } : {}),
+      ...(options.trustSource ? { trustSource: options.trustSource } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...options.lifecycle,
+      host,
+      onError: report,
+    });
+    try {
+      lifecycle.recordConfig({ ...config, backend: `${config.backend} → ${backend.backend.kind}` });
+      const plans = lifecycle.servingPlans();
+      await host.prepareAll(plans);
+      host.apply(plans);
+      await new Promise((resolve) => setImmediate(resolve));
+      const runtime = new DeviceRuntime(pipeline, {
+        deviceId: config.deviceId,
+        labelJoinCapacity: options.labelJoinCapacity ?? 100_000,
+        frozen: () => lifecycle.isFrozen(),
+      });
+      daemon = new VigilDaemon(config, lifecycle, pipeline, runtime, backend, host, hooks);
+      pipeline.onShadowPair((active, candidate) => {
+        lifecycle.observeShadowPair(active, candidate);
+      });
+      if (hooks.onUpdateStatus) lifecycle.onUpdateStatus(hooks.onUpdateStatus);
+      const interval = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+      if (interval > 0) {
+        const started = daemon;
+        started.checkpointTimer = setInterval(() => started.checkpoint(), interval);
+        started.checkpointTimer.unref();
+      }
+      await daemon.waitForModels();
+      return daemon;
+    } catch (error) {
+      await host.close().catch(() => undefined);
+      await lifecycle.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Resolves once the pipeline runs what the lifecycle's plans name (after loads settle). */
+  async waitForModels(): Promise<void> {
+    await this.lifecycle.idle();
+    for (let i = 0; i < 100; i += 1) {
+      const plans = this.lifecycle.servingPlans();
+      const done = plans.every((p) => {
+        const runners = this.pipeline.family(p.family);
+        if (!p.active) return runners === undefined;
+        return (
+          runners?.active.model.manifestSha256 === p.active.bundle.manifestSha256 &&
+          (runners.shadow?.model.manifestSha256 ?? null) === (p.shadow?.manifestSha256 ?? null)
+        );
+      });
+      if (done) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  install(path: string, options?: InstallOptions): Promise<InstallOutcome> {
+    return this.lifecycle.install(path, options);
+  }
+
+  applyCommand(bytes: Uint8Array): Promise<CommandOutcome> {
+    return this.lifecycle.applyCommand(bytes, { via: 'local' });
+  }
+
+  /** Signs a checkpoint of the audit log (if it grew) and hands it to `onCheckpoint`. */
+  checkpoint(): { readonly checkpoint: DeviceCheckpoint; readonly signed: Uint8Array } | null {
+    try {
+      const before = this.lifecycle.audit.lastCheckpoint();
+      const made = this.lifecycle.checkpoint();
+      if (
+        before?.checkpoint.count !== made.checkpoint.count ||
+        before.checkpoint.headHash !== made.checkpoint.headHash
+      ) {
+        this.hooks.onCheckpoint?.(made.checkpoint, made.signed);
+      }
+      return made;
+    } catch (error) {
+      this.hooks.onError?.(error, 'signing an audit checkpoint');
+      return null;
+    }
+  }
+
+  /** Re-runs the windows pinned to an event with the recorded bundles. */
+  replay(eventId: string): Promise<ReplayReport> {
+    return replayEvent(eventId, {
+      blackBox: this.lifecycle.blackBox,
+      bundle: (sha) => this.lifecycle.bundleRef(sha),
+      backend: this.backend.backend,
+      runtimeVersion: RUNTIME_VERSION,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    await this.lifecycle.idle();
+    await this.host.close();
+    this.checkpoint();
+    await this.lifecycle.close();
+  }
+
+  // --- observer -------------------------------------------------------------------------------------
+
+  private onResult(result: WindowResult, window: Window): void {
+    if (this.closed) return;
+    const blackBox = this.lifecycle.blackBox;
+    blackBox.record(window, [result]);
+    this.lifecycle.observeResult(result);
+    if (result.shadow) return;
+    try {
+      const episode = this.pendingPins.get(result.streamId);
+      if (episode !== undefined) {
+        this.pendingPins.delete(result.streamId);
+        blackBox.pin(episode, 'fallback-episode', result.streamId, PIN_WINDOWS);
+      }
+      if (isAlert(result.status))
+        blackBox.pin(`alert:${result.resultId}`, 'alert', result.streamId, PIN_WINDOWS);
+    } catch (error) {
+      this.hooks.onError?.(error, 'pinning black-box windows');
+    }
+  }
+
+  private onEvent(event: PipelineEvent): void {
+    if (this.closed) return;
+    switch (event.kind) {
+      case 'fallback-episode-start': {
+        // The episode's first window reaches onResult right after this event: pin it then.
+        const eventId = `fallback:${event.streamId}:${event.atMs}`;
+        if (this.lifecycle.recordPipelineEvent(event, { eventId }) !== null) {
+          this.pendingPins.set(event.streamId, eventId);
+        }
+        break;
+      }
+      case 'fallback-episode-end':
+        this.lifecycle.recordPipelineEvent(event);
+        break;
+      case 'alert':
+        this.runtime.publishAlert(event);
+        break;
+    }
+  }
+}
+
+/** Windows pinned with an alert or the start of a fallback episode (the ring's default depth). */
+const PIN_WINDOWS = 8;
