@@ -74,6 +74,10 @@ export function validateSpec(spec: StreamSpec): void {
       `stream ${id}: the cohort must be a string of at most 256 characters`,
     );
   }
+  const sensor = s.sensor;
+  if (sensor !== 'accel' && sensor !== 'ecg' && sensor !== 'ppg') {
+    throw new PipelineError('NO_MODEL_FOR_SENSOR', `stream ${id}: unknown sensor kind`);
+  }
   const rate = s.rateHz;
   if (typeof rate !== 'number' || !(rate > 0 && rate <= MAX_STREAM_RATE_HZ)) {
     throw new PipelineError(
