@@ -21,7 +21,7 @@ import {
 const fall = referenceArtifacts('fall-detector');
 const af = referenceArtifacts('af-screener');
 let rp: ReferencePipeline;
-let unhandled: unknown[] = [];
+const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {

@@ -17,7 +17,7 @@ const input: InputSpec = {
   hopS: 1,
 };
 
-const step = fc.record({
+const step: fc.Arbitrary<Step> = fc.record({
   gap: fc.oneof(
     { weight: 4, arbitrary: fc.constant(0) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 200 }) },
@@ -27,7 +27,14 @@ const step = fc.record({
   jitterMs: fc.integer({ min: -30, max: 30 }),
 });
 
-function run(rateHz: number, steps: readonly fc.RecordValue<typeof step>[]) {
+interface Step {
+  readonly gap: number;
+  readonly length: number;
+  readonly nanAt: number | undefined;
+  readonly jitterMs: number;
+}
+
+function run(rateHz: number, steps: readonly Step[]) {
   const spec: StreamSpec = { deviceId: 'd', streamId: 's', sensor: 'ecg', rateHz, channelCount: 1 };
   const w = new StreamWindower(spec, input, () => 0);
   const windows: Window[] = [];
