@@ -115,6 +115,16 @@ export function prepareModel(model: MonitoredModel): PreparedModel {
   if (!hex.test(model.manifestSha256) || !hex.test(model.profileSha256)) {
     throw new MonitorError('BAD_MODEL', 'manifest and profile hashes must be lower-case hex SHA-256');
   }
+  // Report text fields (docs/telemetry-reports.md): refuse a model whose reports could not be encoded.
+  for (const [what, text] of [
+    ['bundleId', manifest.bundleId],
+    ['modelFamily', manifest.modelFamily],
+    ['version', manifest.version],
+  ] as const) {
+    if (!reportText(text) || text.length === 0) {
+      throw new MonitorError('BAD_MODEL', `${what} must be 1–128 bytes of text without control characters`);
+    }
+  }
   const names = manifest.model.featureNames;
   if (profile.features.length !== names.length) {
     throw new MonitorError(
@@ -175,6 +185,27 @@ export function prepareModel(model: MonitoredModel): PreparedModel {
     pageHinkley,
     qualityCusum: qualityCusum(model),
   };
+}
+
+// C0, DEL and C1 control characters are refused in report text fields.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const utf8 = new TextEncoder();
+
+/** Whether text fits a report text field (≤ 128 UTF-8 bytes, no control characters). */
+export function reportText(text: string): boolean {
+  return utf8.encode(text).length <= 128 && !CONTROL.test(text);
+}
+
+/**
+ * The cohort as reports carry it: the stream's cohort key when it fits a report text field, else
+ * with control characters replaced by '?' and cut to 128 UTF-8 bytes (a report is never lost to it).
+ */
+export function reportCohort(cohort: string): string {
+  if (reportText(cohort)) return cohort;
+  let out = cohort.replace(new RegExp(CONTROL.source, 'g'), '?');
+  while (utf8.encode(out).length > 128) out = out.slice(0, -1);
+  return out;
 }
 
 /** SHA-256 (lower-case hex) of bytes: for the profile file when the caller has only its bytes. */

@@ -23,7 +23,7 @@ import {
 } from './accumulator.ts';
 import { decideInterval } from './evaluate.ts';
 import { MonitorError } from './errors.ts';
-import { prepareModel, type PreparedModel } from './model.ts';
+import { prepareModel, reportCohort, type PreparedModel } from './model.ts';
 import type {
   DeviceMonitorOptions,
   DriftAlarm,
@@ -481,7 +481,7 @@ export class DeviceMonitor {
       endMs: acc.endMs,
       model: model.reportModel,
       role: g.role,
-      cohort: g.cohort,
+      cohort: reportCohort(g.cohort),
       runtimeVersion: this.options.runtimeVersion,
       firmwareVersion: this.firmwareVersion,
       windows: { ok: acc.ok, indeterminate: acc.indeterminate, fallback: acc.fallback },
@@ -568,7 +568,7 @@ export class DeviceMonitor {
               kind,
               model: g.model.reportModel,
               role: g.role,
-              cohort: g.cohort,
+              cohort: reportCohort(g.cohort),
               atMs,
               action,
               direction,

@@ -551,3 +551,15 @@ describe('DeviceMonitor hot path', () => {
     expect(monitor.closeInterval()[0]?.windows.ok).toBe(22_000);
   });
 });
+
+describe('DeviceMonitor report text fields', () => {
+  it('never loses a report to a cohort key the format cannot carry', () => {
+    const { monitor, clock, threshold } = setup();
+    const cohort = `ward\u0007${'é'.repeat(100)}`;
+    monitor.onResult(result(ok(0.2, threshold), { cohort }), null);
+    clock.ms = T0 + HOUR;
+    const report = finalize(monitor.closeInterval()[0] as ReportDraft);
+    expect(report.cohort.startsWith('ward?é')).toBe(true);
+    expect(Buffer.byteLength(report.cohort)).toBeLessThanOrEqual(128);
+  });
+});
