@@ -2,7 +2,7 @@
 // the hot path (no allocation per window), turned into a report draft when the interval closes, and
 // serialisable so an interval survives a restart.
 import { binIndex } from '../stats/index.ts';
-import { REPORT_FALLBACK_REASONS, SUM_P_SCALE } from '../report/index.ts';
+import { REPORT_FALLBACK_REASONS, REPORT_LIMITS, SUM_P_SCALE } from '../report/index.ts';
 import type { ShadowSection } from '../report/index.ts';
 import { MonitorError } from './errors.ts';
 import { LATENCY_EDGES, type PreparedModel } from './model.ts';
@@ -134,9 +134,11 @@ export class IntervalAccumulator {
     this.latency[i] = (this.latency[i] as number) + 1;
   }
 
-  shadowFor(candidateBundleId: string): ShadowAccumulator {
+  /** The candidate's agreement counters; undefined beyond the format's cap of candidates per report. */
+  shadowFor(candidateBundleId: string): ShadowAccumulator | undefined {
     let acc = this.shadow.get(candidateBundleId);
     if (acc === undefined) {
+      if (this.shadow.size >= REPORT_LIMITS.maxShadowEntries) return undefined;
       acc = new ShadowAccumulator();
       this.shadow.set(candidateBundleId, acc);
     }
@@ -253,6 +255,7 @@ export class IntervalAccumulator {
       const v = new Uint32Array(9);
       fillUint(v, pair[1], `shadow[${i}]`);
       const sh = acc.shadowFor(id);
+      if (sh === undefined) bad('too many shadow candidates');
       [
         sh.pairs,
         sh.agreements,

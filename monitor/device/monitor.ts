@@ -210,6 +210,7 @@ export class DeviceMonitor {
     const now = this.options.now();
     if (now >= g.acc.endMs) this.roll(g, now);
     const s = g.acc.shadowFor(candidate.provenance.bundleId);
+    if (s === undefined) return; // more candidates in one interval than a report carries
     const a = active.status;
     const c = candidate.status;
     s.pairs++;
