@@ -118,8 +118,8 @@ export interface ReferenceBuild {
   readonly thresholds: Thresholds;
   readonly featureNames: readonly string[];
   readonly datasetSnapshotSha256: string;
-  /** ONNX Runtime scores of the validation split (for calibrating change detection). */
-  readonly validationScores: Float64Array;
+  /** ONNX Runtime scores of the reference population (for calibrating change detection). */
+  readonly referenceScores: Float64Array;
 }
 
 function cohortGroup(cohort: string, dimension: string): string {
@@ -142,9 +142,15 @@ function pick<T>(values: ArrayLike<T>, indices: readonly number[]): T[] {
   return indices.map((i) => values[i] as T);
 }
 
+/**
+ * `examples` are split into train/validation/test. `population` is a separate sample with the
+ * prevalence and mix expected in use: the drift profile and the change detector's reference describe
+ * what a device should see in the field, not the class-balanced training data.
+ */
 export async function buildReferenceModel(
   spec: ReferenceModelSpec,
   examples: readonly RawExample[],
+  population: readonly RawExample[],
   provenance: ProvenanceInputs,
 ): Promise<ReferenceBuild> {
   const plan = compilePreprocessing(
@@ -158,13 +164,18 @@ export async function buildReferenceModel(
   );
   const featureNames = plan.featureNames;
   const width = featureNames.length;
-  const x = new Float64Array(examples.length * width);
-  const y = new Uint8Array(examples.length);
-  examples.forEach((example, i) => {
-    const features = plan.run({ kind: 'signal', rateHz: spec.input.rateHz, channels: example.channels });
-    x.set(features.values, i * width);
-    y[i] = example.label;
-  });
+  const featurise = (list: readonly RawExample[]) => {
+    const matrix = new Float64Array(list.length * width);
+    const labels = new Uint8Array(list.length);
+    list.forEach((example, i) => {
+      const features = plan.run({ kind: 'signal', rateHz: spec.input.rateHz, channels: example.channels });
+      matrix.set(features.values, i * width);
+      labels[i] = example.label;
+    });
+    return { x: matrix, y: labels };
+  };
+  const { x, y } = featurise(examples);
+  const reference = featurise(population);
   const ids = examples.map((e) => e.id);
   const cohorts = examples.map((e) => e.cohort);
   const datasetSha = datasetSnapshotSha256({ featureNames, ids, x, y, cohorts });
@@ -191,6 +202,9 @@ export async function buildReferenceModel(
     await scoreWithOnnxRuntime(onnx, Float32Array.from(validation.x), io),
   );
   const testScores = Float64Array.from(await scoreWithOnnxRuntime(onnx, Float32Array.from(test.x), io));
+  const referenceScores = Float64Array.from(
+    await scoreWithOnnxRuntime(onnx, Float32Array.from(reference.x), io),
+  );
 
   const operating = chooseOperatingThreshold(
     validationScores,
@@ -220,10 +234,10 @@ export async function buildReferenceModel(
   const profile = buildReferenceProfile(
     {
       featureNames,
-      x: validation.x,
-      scores: validationScores,
-      labels: validation.y,
-      referenceSplit: 'validation',
+      x: reference.x,
+      scores: referenceScores,
+      labels: reference.y,
+      referenceSplit: 'population',
     },
     {
       seed: spec.profileSeed,
@@ -291,6 +305,6 @@ export async function buildReferenceModel(
     thresholds,
     featureNames,
     datasetSnapshotSha256: datasetSha,
-    validationScores,
+    referenceScores,
   };
 }

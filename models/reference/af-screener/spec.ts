@@ -61,3 +61,15 @@ export const AF_SCREENER_SPEC: ReferenceModelSpec = {
   profileSeed: 1202,
   bootstrapSeed: 1203,
 };
+
+/** The drift reference: a screening population where AF is the minority and ectopy common. */
+export const AF_SCREENER_POPULATION = Object.freeze({
+  generator: 'afWindows',
+  seed: 20_261_112,
+  count: 1600,
+  windowS: 30,
+  rateHz: 250,
+  source: 'ecg' as const,
+  positiveFraction: 0.1,
+  ectopyFraction: 0.25,
+});

@@ -43,3 +43,14 @@ export const FALL_DETECTOR_SPEC: ReferenceModelSpec = {
   profileSeed: 1102,
   bootstrapSeed: 1103,
 };
+
+/** The drift reference: a day-to-day mix where falls are rare and near-falls occasional. */
+export const FALL_DETECTOR_POPULATION = Object.freeze({
+  generator: 'fallWindows',
+  seed: 20_261_111,
+  count: 4000,
+  windowS: 4,
+  rateHz: 50,
+  positiveFraction: 0.02,
+  nearFallFraction: 0.1,
+});
