@@ -37,6 +37,7 @@ import {
   loadOrCreateStorageKey,
   openStateDb,
   signCheckpoint,
+  stateErrorFrom,
   type ActiveSlot,
   type AuditKind,
   type AuditPayload,
@@ -266,8 +267,13 @@ export class Lifecycle {
    * in slots and writes the boot record. Throws StateError / LifecycleError('NO_TRUST').
    */
   static async open(options: LifecycleOptions): Promise<Lifecycle> {
-    ensureDirSync(options.dataDir, 0o700);
-    const lock = WriterLock.acquire(options.dataDir);
+    let lock: WriterLock;
+    try {
+      ensureDirSync(options.dataDir, 0o700);
+      lock = WriterLock.acquire(options.dataDir);
+    } catch (error) {
+      throw stateErrorFrom(error, `opening the device state in ${options.dataDir}`);
+    }
     let db: Database.Database | null = null;
     try {
       db = openStateDb(path.join(options.dataDir, STATE_DB_FILE), STATE_MIGRATIONS);
@@ -295,7 +301,9 @@ export class Lifecycle {
     } catch (error) {
       db?.close();
       lock.release();
-      throw error;
+      // System errors (they name the failing syscall) get the state's codes: DB_FULL, DB_READONLY…
+      const syscall = (error as { syscall?: unknown }).syscall;
+      throw typeof syscall === 'string' ? stateErrorFrom(error, 'opening the device state') : error;
     }
   }
 

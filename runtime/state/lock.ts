@@ -4,7 +4,7 @@
 // (crash, SIGKILL, power cut) is stale and taken over.
 import fs from 'node:fs';
 import path from 'node:path';
-import { StateError } from './db.ts';
+import { StateError, stateErrorFrom } from './db.ts';
 import { createFileExclusiveSync } from './fsutil.ts';
 
 export const LOCK_FILE = 'writer.lock';
@@ -48,7 +48,9 @@ export class WriterLock {
         held.add(file);
         return new WriterLock(file);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        // Not writable (read-only mount, permissions) or full: the same codes as the database's.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw stateErrorFrom(error, `locking ${dataDir}`);
       }
       const pid = holder(file);
       if (pid !== null && pid !== process.pid && alive(pid)) {
