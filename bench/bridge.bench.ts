@@ -17,7 +17,9 @@ import { encodeSamplesFrame, type ResultMessage } from '../firmware-bridge/proto
 import { startBridgeServer, type BridgeRuntime } from '../firmware-bridge/server/index.ts';
 import type { AlertEvent, LabelOutcome, RuntimeStatus } from '../runtime/api.ts';
 import type { SamplesFrame, WindowResult } from '../runtime/pipeline/index.ts';
-import { createRealRuntime, ecgChunk } from '../test/integration/firmware-bridge/helpers/real-runtime.ts';
+import { DeviceRuntime } from '../runtime/device.ts';
+import { simulateSignal } from '../simulator/index.ts';
+import { referenceArtifacts, referencePipeline } from '../test/integration/pipeline/helpers/reference.ts';
 import { percentile, type BenchFigure } from './harness.ts';
 
 export const name = 'bridge';
@@ -26,8 +28,11 @@ const SELF = fileURLToPath(import.meta.url);
 const FRAMES = 200_000;
 const SAMPLES_PER_FRAME = 250; // 1 s of 250 Hz ECG, one float32 channel
 const ROUNDS = 7;
-const LATENCY_DEVICES = 4;
-const LATENCY_SIGNAL_S = 60;
+const LATENCY_DEVICES = 8;
+const LATENCY_SIGNAL_S = 120;
+/** The af-screener reference model reads 30 s windows every 5 s. */
+const AF_WINDOW_S = 30;
+const AF_HOP_S = 5;
 const LATENCY_FRAME = 50; // 0.2 s
 const LATENCY_PACE_MS = 10; // 20× real time
 
@@ -42,6 +47,17 @@ type SenderMessage =
   | { readonly kind: 'done'; readonly latenciesMs?: readonly number[]; readonly results?: number };
 
 // ------------------------------------------------------------------ child side
+
+/** Synthetic ECG (mV, 250 Hz) from the simulator: deterministic per seed. */
+function ecg(seconds: number, seed: number): Float32Array {
+  const signal = simulateSignal({ kind: 'ecg', seconds, seed, clean: true });
+  if (signal.kind !== 'ecg') throw new Error('the simulator returned another kind of signal');
+  return signal.samples;
+}
+
+function ecgChunk(samples: number): Float32Array {
+  return ecg(Math.ceil(samples / 250) + 1, 7).subarray(0, samples);
+}
 
 function send(message: SenderMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -61,7 +77,7 @@ function waitGo(): Promise<void> {
 
 /** The frames the raw baseline sends, cycled: the bytes the bridge client writes for the same samples. */
 function rawFrames(): Buffer[] {
-  const chunk = ecgChunk(0, SAMPLES_PER_FRAME);
+  const chunk = ecgChunk(SAMPLES_PER_FRAME);
   return Array.from({ length: 256 }, (_, i) =>
     encodeSamplesFrame(
       {
@@ -100,7 +116,7 @@ async function bridgeSender(config: SenderConfig): Promise<void> {
     reconnect: false,
   });
   await client.openStream({ stream: 'ecg0', sensor: 'ecg', rateHz: 250, channels: 1 });
-  const chunk = ecgChunk(0, SAMPLES_PER_FRAME);
+  const chunk = ecgChunk(SAMPLES_PER_FRAME);
   await send({ kind: 'ready' });
   await waitGo();
   for (let i = 0; i < config.frames; i += 1) {
@@ -133,6 +149,7 @@ async function latencySender(config: SenderConfig): Promise<void> {
   );
   /** Per device: when the frame ending at each counter was handed to the socket. */
   const sentAt = clients.map(() => new Map<number, number>());
+  const signals = clients.map((_, d) => ecg(LATENCY_SIGNAL_S, d + 1));
   let results = 0;
   clients.forEach((client, d) => {
     client.onResult((r: ResultMessage) => {
@@ -144,23 +161,29 @@ async function latencySender(config: SenderConfig): Promise<void> {
   await send({ kind: 'ready' });
   await waitGo();
   const total = LATENCY_SIGNAL_S * 250;
-  for (let counter = 0; counter < total; counter += LATENCY_FRAME) {
-    const data = ecgChunk(counter, LATENCY_FRAME);
+  // Devices start a fraction of a hop apart, as independent wearers do: their windows do not all
+  // complete in the same instant.
+  const staggerFrames = Math.max(1, Math.round((AF_HOP_S * 250) / LATENCY_FRAME / LATENCY_DEVICES));
+  const frames = total / LATENCY_FRAME;
+  for (let step = 0; step < frames + staggerFrames * LATENCY_DEVICES; step += 1) {
     await Promise.all(
       clients.map(async (client, d) => {
+        const frame = step - d * staggerFrames;
+        if (frame < 0 || frame >= frames) return;
+        const counter = frame * LATENCY_FRAME;
         await client.sendSamples({
           stream: 'ecg0',
           counter,
           timestampMs: 1_700_000_000_000 + counter * 4,
           rateHz: 250,
-          channels: [data],
+          channels: [(signals[d] as Float32Array).subarray(counter, counter + LATENCY_FRAME)],
         });
         sentAt[d]?.set(counter + LATENCY_FRAME - 1, performance.now());
       }),
     );
     await new Promise((r) => setTimeout(r, LATENCY_PACE_MS));
   }
-  const expected = LATENCY_DEVICES * (LATENCY_SIGNAL_S - 1);
+  const expected = LATENCY_DEVICES * (Math.floor((LATENCY_SIGNAL_S - AF_WINDOW_S) / AF_HOP_S) + 1);
   const start = Date.now();
   while (results < expected && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
   await Promise.all(clients.map((c) => c.close()));
@@ -173,7 +196,11 @@ interface Child {
   ready: Promise<void>;
   go(): void;
   done: Promise<SenderMessage & { kind: 'done' }>;
+  /** Rejects if the child dies before it reports done (so that no wait hangs on a dead sender). */
+  failed: Promise<never>;
 }
+
+const SENDER_TIMEOUT_MS = 120_000;
 
 function startSender(config: SenderConfig): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--sender', JSON.stringify(config)], {
@@ -181,18 +208,33 @@ function startSender(config: SenderConfig): Child {
   });
   let readyResolve: () => void = () => undefined;
   let doneResolve: (m: SenderMessage & { kind: 'done' }) => void = () => undefined;
+  let finished = false;
   const ready = new Promise<void>((r) => (readyResolve = r));
-  const done = new Promise<SenderMessage & { kind: 'done' }>((resolve, reject) => {
-    doneResolve = resolve;
+  const done = new Promise<SenderMessage & { kind: 'done' }>((r) => (doneResolve = r));
+  const failed = new Promise<never>((_resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`bench sender (${config.mode}) took longer than ${SENDER_TIMEOUT_MS} ms`));
+    }, SENDER_TIMEOUT_MS);
     child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`bench sender (${config.mode}) exited with ${code}`));
+      clearTimeout(timer);
+      if (!finished || code !== 0) reject(new Error(`bench sender (${config.mode}) exited with ${code}`));
     });
   });
+  failed.catch(() => undefined); // observed by the awaits below
   child.on('message', (m: SenderMessage) => {
     if (m.kind === 'ready') readyResolve();
-    else doneResolve(m);
+    else {
+      finished = true;
+      doneResolve(m);
+    }
   });
-  return { ready, go: () => child.send('go'), done };
+  return {
+    ready: Promise.race([ready, failed]),
+    go: () => child.send('go'),
+    done: Promise.race([done, failed]),
+    failed,
+  };
 }
 
 /** A runtime that accepts every frame and only counts samples: isolates the bridge's own cost. */
@@ -248,7 +290,7 @@ async function rawRound(dir: string, round: number): Promise<{ samplesPerS: numb
   await child.ready;
   start = performance.now();
   child.go();
-  await allIn;
+  await Promise.race([allIn, child.failed]);
   const seconds = (performance.now() - start) / 1000;
   await child.done;
   await new Promise<void>((r) => {
@@ -272,7 +314,7 @@ async function bridgeRound(dir: string, round: number): Promise<number> {
   await child.ready;
   const start = performance.now();
   child.go();
-  await allIn;
+  await Promise.race([allIn, child.failed]);
   const seconds = (performance.now() - start) / 1000;
   await child.done;
   await server.close();
@@ -309,23 +351,30 @@ export async function run(log: (line: string) => void): Promise<readonly BenchFi
     const bridgeMedian = median(bridged);
     log(`${FRAMES} frames × ${SAMPLES_PER_FRAME} samples (${(rawBytes / 1e6).toFixed(1)} MB) per round`);
 
-    const real = await createRealRuntime({ batchMaxWaitMs: 1 });
-    const socketPath = path.join(dir, 'latency.sock');
-    const server = await startBridgeServer({
-      runtime: real.runtime,
-      transports: [{ kind: 'unix', path: socketPath }],
+    // A real runtime: the af-screener reference model (30 s windows, 5 s hop, its real preprocessing,
+    // quality gate and onnxruntime-node session) behind DeviceRuntime.
+    const reference = await referencePipeline([referenceArtifacts('af-screener')], { keepResults: false });
+    const runtime = new DeviceRuntime(reference.pipeline, {
+      deviceId: 'bench-gateway',
+      labelJoinCapacity: 1000,
+      frozen: () => false,
     });
+    const socketPath = path.join(dir, 'latency.sock');
+    const server = await startBridgeServer({ runtime, transports: [{ kind: 'unix', path: socketPath }] });
     const child = startSender({ mode: 'latency', socket: socketPath, frames: 0 });
     await child.ready;
     child.go();
     const done = await child.done;
     await server.close();
-    await real.close();
+    await reference.close();
     const latencies = done.latenciesMs ?? [];
     log(
-      `latency: ${latencies.length} windows from ${LATENCY_DEVICES} devices at 20× real time ` +
-        `(${done.results ?? 0} results)`,
+      `latency: ${latencies.length} windows of af-screener from ${LATENCY_DEVICES} devices streaming ` +
+        `simulated ECG at 20× real time (${done.results ?? 0} results)`,
     );
+    const latencyBase =
+      `last sample of a window leaving the client → its result at the client; af-screener reference ` +
+      `model (real preprocessing + onnxruntime-node), ${LATENCY_DEVICES} devices at 20× real time`;
     const base = `Unix socket, ${SAMPLES_PER_FRAME}-sample float32 frames, client in its own process`;
     return [
       {
@@ -357,7 +406,7 @@ export async function run(log: (line: string) => void): Promise<readonly BenchFi
         metric: 'p50_ms',
         value: Number(percentile(latencies, 50).toFixed(3)),
         unit: 'ms',
-        baseline: `last sample of a window sent → its result at the client; real runtime (pipeline + onnxruntime-node), ${LATENCY_DEVICES} devices`,
+        baseline: latencyBase,
         goal: '',
       },
       {
@@ -365,7 +414,7 @@ export async function run(log: (line: string) => void): Promise<readonly BenchFi
         metric: 'p99_ms',
         value: Number(percentile(latencies, 99).toFixed(3)),
         unit: 'ms',
-        baseline: `last sample of a window sent → its result at the client; real runtime (pipeline + onnxruntime-node), ${LATENCY_DEVICES} devices`,
+        baseline: latencyBase,
         goal: '',
       },
     ];

@@ -11,6 +11,7 @@ import {
   FrameReader,
   parseClientMessage,
   readRequestId,
+  tryDecodeSamples,
   type CborLimits,
   type CborValue,
   type ClientMessage,
@@ -47,6 +48,7 @@ export class Connection implements SessionPeer {
   private state: ConnectionState = { kind: 'awaiting-hello' };
   private readonly reader: FrameReader;
   private readonly cborLimits: CborLimits;
+  private readonly fastLimits: { maxChannels: number; maxSamplesPerFrame: number; maxBytesLength: number };
   private writable = true;
   private paused = false;
   private readonly control: Buffer[] = [];
@@ -71,6 +73,11 @@ export class Connection implements SessionPeer {
       ...DEFAULT_CBOR_LIMITS,
       maxArrayItems: Math.max(DEFAULT_CBOR_LIMITS.maxArrayItems, limits.maxChannels),
       maxBytesLength: limits.maxFrameBytes,
+    };
+    this.fastLimits = {
+      maxChannels: limits.maxChannels,
+      maxSamplesPerFrame: limits.maxSamplesPerFrame,
+      maxBytesLength: this.cborLimits.maxBytesLength,
     };
     this.grantBatch = Math.max(1, Math.floor(limits.credits / 4));
     this.helloTimer = host.clock.setTimer(() => {
@@ -126,10 +133,15 @@ export class Connection implements SessionPeer {
     if (!this.isOpen) return;
     this.host.counters.framesIn += 1;
     let value: CborValue | undefined;
-    let message: ClientMessage;
+    let message: ClientMessage | null;
     try {
-      value = decodeCbor(payload, this.cborLimits);
-      message = parseClientMessage(value, this.host.limits);
+      // The samples fast path gives up (null) on anything it does not fully accept; the strict
+      // general path then decides, and reports the precise error.
+      message = tryDecodeSamples(payload, this.fastLimits);
+      if (message === null) {
+        value = decodeCbor(payload, this.cborLimits);
+        message = parseClientMessage(value, this.host.limits);
+      }
     } catch (error) {
       if (error instanceof BridgeError) {
         const re = value === undefined ? undefined : readRequestId(value);
