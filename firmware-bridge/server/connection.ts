@@ -141,6 +141,8 @@ export class Connection implements SessionPeer {
       if (message === null) {
         value = decodeCbor(payload, this.cborLimits);
         message = parseClientMessage(value, this.host.limits);
+      } else {
+        this.host.counters.fastPathFrames += 1;
       }
     } catch (error) {
       if (error instanceof BridgeError) {

@@ -76,6 +76,8 @@ export interface BridgeCounters {
   framesOut: number;
   bytesOut: number;
   samplesIn: number;
+  /** Samples frames decoded by the fast path (the rest went through the strict general decoder). */
+  fastPathFrames: number;
   /** Client frames answered with an `error` frame. */
   framesRejected: number;
   errorsByCode: Record<string, number>;
@@ -105,6 +107,7 @@ export function emptyCounters(): BridgeCounters {
     framesOut: 0,
     bytesOut: 0,
     samplesIn: 0,
+    fastPathFrames: 0,
     framesRejected: 0,
     errorsByCode: {},
     fatalCloses: 0,

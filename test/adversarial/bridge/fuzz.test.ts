@@ -331,6 +331,7 @@ describe('bridge fuzzing', () => {
     expect(frames).toBeGreaterThanOrEqual(IN_PROCESS_FRAMES);
     expect(serverFrames).toBeGreaterThan(frames / 2); // almost every frame is answered
     expect(core.counters.internalErrors).toBe(0);
+    expect(core.counters.fastPathFrames).toBeGreaterThan(IN_PROCESS_FRAMES / 20); // both decode paths ran
     expect(core.counters.connectionsOpen).toBe(0);
     expect(core.sessionCount).toBe(0);
     expect(real.internalErrors).toEqual([]);

@@ -181,6 +181,18 @@ describe('bridge core: samples', () => {
     );
   });
 
+  it('decodes well-formed samples frames on the fast path and everything else on the strict path', () => {
+    const { core, runtime } = setup();
+    const { wire, connection } = connect(core);
+    wire.take();
+    connection.receive(frame(samples('ecg0', 0, 10, 3)));
+    connection.receive(frame({ ...samples('ecg0', 10, 10, 4), flags: new Uint8Array(10) }));
+    connection.receive(frame({ ...samples('ecg0', 20, 10, 5), extra: true })); // refused by the strict path
+    expect(core.counters.fastPathFrames).toBe(2);
+    expect(runtime.pushed).toHaveLength(2);
+    expect(wire.ofType('error')).toMatchObject([{ re: 5, code: 'BAD_MESSAGE' }]);
+  });
+
   it('refuses a frame whose rate differs from its stream, and out-of-order counters, without closing', () => {
     const { core, runtime } = setup();
     const { wire, connection } = connect(core);
