@@ -33,7 +33,8 @@ export type ActionRejectCode =
   | 'LOAD_FAILED' // the runtime could not load the bundle's model
   | 'UNREADABLE' // install: the file cannot be read
   | 'STORAGE_FULL' // install: no space for the staging copy or extraction
-  | 'NO_TRUST'; // no trust anchor provisioned
+  | 'NO_TRUST' // no trust anchor provisioned
+  | 'DEVICE_MISMATCH'; // the state belongs to another device id (wrong config or data directory)
 
 export type LifecycleErrorCode = CommandRejectCode | ActionRejectCode;
 

@@ -70,3 +70,23 @@ export type {
   ServingHost,
   TrustOutcome,
 } from './types.ts';
+export { bundleSummary, describeState, type StateView } from './status.ts';
+export {
+  inspectDevice,
+  readDeviceIdentity,
+  verifyDeviceAudit,
+  type AuditReport,
+  type Inspection,
+} from './inspect.ts';
+export {
+  compareResults,
+  float32Bits,
+  replayEvent,
+  summarize,
+  type ReplayDeps,
+  type ReplayReport,
+  type ReplayVerdict,
+  type ReplayedResult,
+  type ReplayedWindow,
+  type StatusSummary,
+} from './replay.ts';

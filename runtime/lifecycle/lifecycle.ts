@@ -68,14 +68,13 @@ import {
 import { LifecycleError, type RejectCode } from './errors.ts';
 import { addProbationResult, addShadowPair, agree, judgeProbation, promotionCheck } from './evidence.ts';
 import { stageAllows, widestApprovedStage } from './stages.ts';
+import { bundleSummary as summary, describeState } from './status.ts';
 import type {
   ActionOutcome,
   BundleRef,
-  BundleSummary,
   CommandOutcome,
   DeviceIdentity,
   FamilyPlan,
-  FamilyStatus,
   InstallOutcome,
   LifecycleStatus,
   ServingHost,
@@ -184,21 +183,6 @@ interface Live {
   probation: ProbationCounters | null;
   shadow: ShadowCounters | null;
   dirty: number;
-}
-
-function summary(b: InstalledBundle): BundleSummary {
-  return {
-    manifestSha256: b.manifestSha256,
-    bundleId: b.bundleId,
-    family: b.family,
-    version: b.version,
-    sequence: b.sequence,
-    approvedFor: b.approvedFor,
-    state: b.state,
-    stateDetail: b.stateDetail,
-    source: b.source,
-    installedAtMs: b.installedAtMs,
-  };
 }
 
 function message(error: unknown): string {
@@ -341,8 +325,21 @@ export class Lifecycle {
 
   private async boot(firstTrust: boolean, created: { storage: boolean; device: boolean }): Promise<void> {
     const unclean = this.state.meta('running') === true;
+    const owner = this.state.meta('device') as { deviceId?: unknown } | undefined;
+    if (owner !== undefined && owner.deviceId !== this.device.deviceId) {
+      throw new LifecycleError(
+        'DEVICE_MISMATCH',
+        `the state in ${this.options.dataDir} belongs to device ${String(owner.deviceId)}, not ${this.device.deviceId}`,
+      );
+    }
     this.state.transaction('writing the boot record', () => {
       this.state.setMeta('running', true);
+      this.state.setMeta('device', {
+        deviceId: this.device.deviceId,
+        fleet: this.device.fleet,
+        cohort: this.device.cohort,
+        deviceClass: this.device.deviceClass,
+      });
       this.audit.appendInTransaction('boot', 'runtime', {
         deviceId: this.device.deviceId,
         fleet: this.device.fleet,
@@ -518,72 +515,16 @@ export class Lifecycle {
   }
 
   status(): LifecycleStatus {
-    const families: FamilyStatus[] = [];
-    for (const slots of this.cache.values()) {
-      const live = (sha: string) => this.live.get(sha);
-      const active = slots.active;
-      const activeBundle = active ? this.state.bundle(active.manifestSha256) : undefined;
-      const candidate = slots.candidate;
-      const candidateBundle = candidate ? this.state.bundle(candidate.manifestSha256) : undefined;
-      const lkg = slots.lastKnownGood;
-      const lkgBundle = lkg ? this.state.bundle(lkg.manifestSha256) : undefined;
-      const probation =
-        active?.probation.kind === 'running'
-          ? {
-              ...active.probation,
-              counters: live(active.manifestSha256)?.probation ?? active.probation.counters,
-            }
-          : (active?.probation ?? null);
-      families.push({
-        family: slots.family,
-        active:
-          active && activeBundle && probation
-            ? {
-                bundle: summary(activeBundle),
-                sinceMs: active.sinceMs,
-                mode: active.mode,
-                activation: active.activation,
-                probation,
-                verdict:
-                  probation.kind === 'running'
-                    ? judgeProbation(
-                        probation.counters,
-                        this.manifestOf(active.manifestSha256).rollout.probation,
-                        this.policy.probationMinRateWindows,
-                      )
-                    : null,
-              }
-            : null,
-        candidate:
-          candidate && candidateBundle
-            ? {
-                bundle: summary(candidateBundle),
-                sinceMs: candidate.sinceMs,
-                stage: candidate.stage,
-                shadow: live(candidate.manifestSha256)?.shadow ?? candidate.shadow,
-                promotion: promotionCheck(
-                  live(candidate.manifestSha256)?.shadow ?? candidate.shadow,
-                  this.manifestOf(candidate.manifestSha256).rollout,
-                ),
-                autoPromote: this.manifestOf(candidate.manifestSha256).rollout.autoPromote,
-              }
-            : null,
-        lastKnownGood: lkg && lkgBundle ? { bundle: summary(lkgBundle), sinceMs: lkg.sinceMs } : null,
-      });
-    }
-    const head = this.audit.headCheckpoint();
-    return {
-      deviceId: this.device.deviceId,
-      fleet: this.device.fleet,
-      cohort: this.device.cohort,
-      frozen: this.state.frozen(),
+    return describeState({
+      state: this.state,
+      audit: this.audit,
+      device: this.device,
       trust: { version: this.trustStore.version, sha256: this.trustStore.sha256 },
-      families,
-      bundles: this.state.bundles().map(summary),
-      revocations: this.state.revocations().length,
-      audit: { records: head.count, headHash: head.headHash, checkpoints: this.audit.checkpointCount() },
       deviceKey: { kid: this.deviceKey.kid, publicKey: bytesToHex(this.deviceKey.publicKey) },
-    };
+      manifestOf: (sha) => this.manifestOf(sha),
+      live: (sha) => this.live.get(sha),
+      probationMinRateWindows: this.policy.probationMinRateWindows,
+    });
   }
 
   // --- install ------------------------------------------------------------------------------------
@@ -1611,6 +1552,11 @@ export class Lifecycle {
         }
       }
     }
+  }
+
+  /** Access to recorded patient data (a replay, an export of black-box windows) is itself audited. */
+  recordAccess(kind: 'replay' | 'blackbox-export', actor: string, payload: AuditPayload): number {
+    return this.audit.append(kind, actor, payload).seq;
   }
 
   /** Any other event the runtime must keep (e.g. a model that failed to load at boot). */

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { decode, encode } from 'cbor-x';
+import { encodeCbor } from '../../models/format/index.ts';
 import { stateErrorFrom } from './db.ts';
 
 /** Everything the audit trail records (issue 5); payloads never hold raw samples or secrets. */
@@ -85,7 +86,9 @@ export function recordHash(
   payload: Uint8Array,
   prevHash: string,
 ): string {
-  const body = encode([DOMAIN, seq, atMs, kind, actor, payload, prevHash]) as Uint8Array;
+  // Deterministic CBOR (RFC 8949 §4.2.1) of the record's fields, payload as a byte string: the hash
+  // depends on the values only, never on how a library or a JS type happens to encode them.
+  const body = encodeCbor([DOMAIN, seq, atMs, kind, actor, new Uint8Array(payload), prevHash]);
   return crypto.createHash('sha256').update(body).digest('hex');
 }
 

@@ -74,6 +74,7 @@ export function openStateDb(
   let db: Database.Database;
   try {
     if (options.readonly === true) {
+      if (!fs.existsSync(file)) throw new StateError('DB_OPEN_FAILED', `there is no device state at ${file}`);
       db = new Database(file, { readonly: true, fileMustExist: true });
       db.pragma('busy_timeout = 5000');
     } else {
@@ -85,6 +86,7 @@ export function openStateDb(
       db.pragma('busy_timeout = 5000');
     }
   } catch (error) {
+    if (error instanceof StateError) throw error;
     const mapped = stateErrorFrom(error, `opening ${file}`);
     throw mapped.code === 'DB_WRITE_FAILED'
       ? new StateError('DB_OPEN_FAILED', mapped.message, { cause: error })

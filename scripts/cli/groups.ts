@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
+import { registerAudit } from './audit.ts';
 import { registerBench } from './bench.ts';
 import { registerBundle } from './bundle.ts';
 import { registerDemo } from './demo.ts';
 import { registerKeygen } from './keygen.ts';
+import { registerLifecycle } from './lifecycle.ts';
 import { registerModels } from './models.ts';
 import { registerPush } from './push.ts';
+import { registerReplay } from './replay.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerTrust } from './trust.ts';
 
@@ -16,6 +19,9 @@ export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerTrust,
   registerBundle,
   registerPush,
+  registerLifecycle,
+  registerAudit,
+  registerReplay,
   registerDemo,
   registerBench,
 ];
