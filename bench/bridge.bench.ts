@@ -17,9 +17,10 @@ import { encodeSamplesFrame, type ResultMessage } from '../firmware-bridge/proto
 import { startBridgeServer, type BridgeRuntime } from '../firmware-bridge/server/index.ts';
 import type { AlertEvent, LabelOutcome, RuntimeStatus } from '../runtime/api.ts';
 import type { SamplesFrame, WindowResult } from '../runtime/pipeline/index.ts';
-import { DeviceRuntime } from '../runtime/device.ts';
+import { assembleRuntime } from '../runtime/assemble.ts';
+import { DEFAULT_CONFIG } from '../runtime/config.ts';
 import { simulateSignal } from '../simulator/index.ts';
-import { referenceArtifacts, referencePipeline } from '../test/integration/pipeline/helpers/reference.ts';
+import { referenceArtifacts } from '../test/integration/pipeline/helpers/reference.ts';
 import { percentile, type BenchFigure } from './harness.ts';
 
 export const name = 'bridge';
@@ -44,7 +45,12 @@ interface SenderConfig {
 
 type SenderMessage =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'done'; readonly latenciesMs?: readonly number[]; readonly results?: number };
+  | {
+      readonly kind: 'done';
+      readonly latenciesMs?: readonly number[];
+      readonly results?: number;
+      readonly statuses?: Readonly<Record<string, number>>;
+    };
 
 // ------------------------------------------------------------------ child side
 
@@ -151,11 +157,14 @@ async function latencySender(config: SenderConfig): Promise<void> {
   const sentAt = clients.map(() => new Map<number, number>());
   const signals = clients.map((_, d) => ecg(LATENCY_SIGNAL_S, d + 1));
   let results = 0;
+  const statuses: Record<string, number> = {};
   clients.forEach((client, d) => {
     client.onResult((r: ResultMessage) => {
       const at = sentAt[d]?.get(r.last);
       if (at !== undefined) latencies.push(performance.now() - at);
       results += 1;
+      const key = r.status.kind === 'fallback' ? `fallback:${r.status.reason}` : r.status.kind;
+      statuses[key] = (statuses[key] ?? 0) + 1;
     });
   });
   await send({ kind: 'ready' });
@@ -187,7 +196,7 @@ async function latencySender(config: SenderConfig): Promise<void> {
   const start = Date.now();
   while (results < expected && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
   await Promise.all(clients.map((c) => c.close()));
-  await send({ kind: 'done', latenciesMs: latencies, results });
+  await send({ kind: 'done', latenciesMs: latencies, results, statuses });
 }
 
 // ------------------------------------------------------------------ parent side
@@ -351,14 +360,12 @@ export async function run(log: (line: string) => void): Promise<readonly BenchFi
     const bridgeMedian = median(bridged);
     log(`${FRAMES} frames × ${SAMPLES_PER_FRAME} samples (${(rawBytes / 1e6).toFixed(1)} MB) per round`);
 
-    // A real runtime: the af-screener reference model (30 s windows, 5 s hop, its real preprocessing,
-    // quality gate and onnxruntime-node session) behind DeviceRuntime.
-    const reference = await referencePipeline([referenceArtifacts('af-screener')], { keepResults: false });
-    const runtime = new DeviceRuntime(reference.pipeline, {
-      deviceId: 'bench-gateway',
-      labelJoinCapacity: 1000,
-      frozen: () => false,
+    // A real runtime as the daemon assembles it (default config): the af-screener reference model
+    // (30 s windows, 5 s hop, real preprocessing, quality gate, onnxruntime-node session).
+    const assembled = await assembleRuntime([referenceArtifacts('af-screener')], {
+      config: { ...DEFAULT_CONFIG, backend: 'node', deviceId: 'bench-gateway' },
     });
+    const runtime = assembled.runtime;
     const socketPath = path.join(dir, 'latency.sock');
     const server = await startBridgeServer({ runtime, transports: [{ kind: 'unix', path: socketPath }] });
     const child = startSender({ mode: 'latency', socket: socketPath, frames: 0 });
@@ -366,15 +373,15 @@ export async function run(log: (line: string) => void): Promise<readonly BenchFi
     child.go();
     const done = await child.done;
     await server.close();
-    await reference.close();
+    await assembled.close();
     const latencies = done.latenciesMs ?? [];
     log(
       `latency: ${latencies.length} windows of af-screener from ${LATENCY_DEVICES} devices streaming ` +
-        `simulated ECG at 20× real time (${done.results ?? 0} results)`,
+        `simulated ECG at 20× real time (${done.results ?? 0} results: ${JSON.stringify(done.statuses ?? {})})`,
     );
     const latencyBase =
-      `last sample of a window leaving the client → its result at the client; af-screener reference ` +
-      `model (real preprocessing + onnxruntime-node), ${LATENCY_DEVICES} devices at 20× real time`;
+      `last sample of a window leaving the client → its result at the client; assembled runtime ` +
+      `(default config) with the af-screener reference model, ${LATENCY_DEVICES} devices at 20× real time`;
     const base = `Unix socket, ${SAMPLES_PER_FRAME}-sample float32 frames, client in its own process`;
     return [
       {
