@@ -44,8 +44,11 @@ export interface DeviceRuntimeApi {
   /** Throws PipelineError (RATE_MISMATCH, CHANNEL_MISMATCH, NO_MODEL_FOR_SENSOR, DUPLICATE_STREAM…). */
   openStream(spec: StreamSpec): void;
   closeStream(streamId: string): void;
-  /** Throws PipelineError on a bad frame; the stream stays usable. */
-  pushSamples(frame: SamplesFrame): void;
+  /**
+   * Throws PipelineError on a bad frame; the stream stays usable. Returns how many windows the frame
+   * completed (the bridge holds credit while a device has many windows waiting for results).
+   */
+  pushSamples(frame: SamplesFrame): number;
   /** Results meant for the firmware (never a shadow candidate's). Returns an unsubscribe function. */
   onResult(listener: (result: WindowResult) => void): () => void;
   onAlert(listener: (alert: AlertEvent) => void): () => void;

@@ -60,8 +60,8 @@ export class DeviceRuntime implements DeviceRuntimeApi {
     this.pipeline.closeStream(streamId);
   }
 
-  pushSamples(frame: SamplesFrame): void {
-    this.pipeline.push(frame);
+  pushSamples(frame: SamplesFrame): number {
+    return this.pipeline.push(frame);
   }
 
   onResult(listener: (result: WindowResult) => void): () => void {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAudit } from './audit.ts';
 import { registerBench } from './bench.ts';
+import { registerBridge } from './bridge.ts';
 import { registerBundle } from './bundle.ts';
 import { registerDemo } from './demo.ts';
 import { registerKeygen } from './keygen.ts';
@@ -22,6 +23,7 @@ export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerLifecycle,
   registerAudit,
   registerReplay,
+  registerBridge,
   registerDemo,
   registerBench,
 ];
