@@ -114,8 +114,9 @@ class PipelineHost implements ServingHost {
     return handle;
   }
 
-  /** Loads everything the current plans name (boot); failures are reported per bundle. */
-  async prepareAll(plans: readonly FamilyPlan[]): Promise<void> {
+  /** Loads everything the current plans name (boot); returns the bundles that failed to load. */
+  async prepareAll(plans: readonly FamilyPlan[]): Promise<{ bundle: BundleRef; error: unknown }[]> {
+    const failed: { bundle: BundleRef; error: unknown }[] = [];
     for (const plan of plans) {
       for (const ref of [plan.active?.bundle, plan.shadow]) {
         if (!ref) continue;
@@ -123,9 +124,11 @@ class PipelineHost implements ServingHost {
           await this.load(ref);
         } catch (error) {
           this.report(error, `loading ${ref.bundleId}`);
+          failed.push({ bundle: ref, error });
         }
       }
     }
+    return failed;
   }
 
   apply(plans: readonly FamilyPlan[]): void {
@@ -304,7 +307,17 @@ export class VigilDaemon {
     try {
       lifecycle.recordConfig({ ...config, backend: `${config.backend} → ${backend.backend.kind}` });
       const plans = lifecycle.servingPlans();
-      await host.prepareAll(plans);
+      // A verified, re-hashed bundle that still cannot load leaves its family without a model: a
+      // safety event (the firmware gets NO_MODEL_FOR_SENSOR for its streams).
+      for (const { bundle, error } of await host.prepareAll(plans)) {
+        lifecycle.recordSafetyEvent({
+          type: 'load-failed',
+          family: bundle.family,
+          bundleId: bundle.bundleId,
+          manifestSha256: bundle.manifestSha256,
+          detail: error instanceof Error ? error.message : String(error),
+        });
+      }
       host.apply(plans);
       await new Promise((resolve) => setImmediate(resolve));
       const runtime = new DeviceRuntime(pipeline, {
@@ -376,14 +389,22 @@ export class VigilDaemon {
     }
   }
 
-  /** Re-runs the windows pinned to an event with the recorded bundles. */
-  replay(eventId: string): Promise<ReplayReport> {
-    return replayEvent(eventId, {
+  /** Re-runs the windows pinned to an event with the recorded bundles (audited: it reads patient data). */
+  async replay(eventId: string, actor = 'runtime'): Promise<ReplayReport> {
+    const report = await replayEvent(eventId, {
       blackBox: this.lifecycle.blackBox,
       bundle: (sha) => this.lifecycle.bundleRef(sha),
       backend: this.backend.backend,
       runtimeVersion: RUNTIME_VERSION,
     });
+    this.lifecycle.recordAccess('replay', actor, {
+      eventId,
+      eventKind: report.eventKind,
+      windows: report.windows.length,
+      ...report.counts,
+      identical: report.identical,
+    });
+    return report;
   }
 
   async close(): Promise<void> {
