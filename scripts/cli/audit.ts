@@ -17,6 +17,8 @@ import {
   cliConfig,
   deviceOptions,
   openDeviceLifecycle,
+  trustComparison,
+  trustLine,
   writeFileAtomic,
   type DeviceCliOptions,
 } from './device-state.ts';
@@ -34,7 +36,7 @@ export function registerAudit(program: Command): void {
       .option('--device-key <file>', "the device's public key file (default: the one in the data directory)")
       .option('--export <file>', 'verify an exported audit.jsonl instead of the device state')
       .description('check every record, link and hash, and that the log still holds each signed checkpoint'),
-    { trust: false },
+    { trust: 'compare' },
   ).action(
     async (options: DeviceCliOptions & { checkpoint?: string[]; deviceKey?: string; export?: string }) => {
       if (options.export !== undefined) {
@@ -50,6 +52,9 @@ export function registerAudit(program: Command): void {
         for (const file of options.checkpoint ?? []) external.push(await readCapped(file, 4096));
         const report = await verifyDeviceAudit(inspection, external, options.deviceKey);
         process.stdout.write(`${config.dataDir}: ${describeVerdict(report.verdict)}\n`);
+        const trust = inspection.status().trust;
+        const compared = await trustComparison(options.trust, trust);
+        if (compared) process.stdout.write(`  ${trustLine(compared, trust.version)}\n`);
         process.stdout.write(`  ${report.checkpointsUsed} signed checkpoint(s) checked against the log\n`);
         for (const problem of report.invalidCheckpoints) process.stdout.write(`  INVALID ${problem}\n`);
         if (report.verdict.kind === 'broken')
@@ -77,7 +82,7 @@ export function registerAudit(program: Command): void {
       .option('--format <format>', 'print one form to stdout instead: text | jsonl')
       .option('--from <seq>', 'first record', '1')
       .description('export the audit trail'),
-    { trust: false },
+    { trust: 'compare' },
   ).action(async (options: DeviceCliOptions & { out?: string; format?: string; from: string }) => {
     const from = Number(options.from);
     if (!Number.isInteger(from) || from < 1)
@@ -118,7 +123,7 @@ export function registerAudit(program: Command): void {
       .command('checkpoint')
       .requiredOption('--out <file>', 'where to write the signed checkpoint (COSE_Sign1)')
       .description('sign a checkpoint (record count, head hash) with the device key'),
-    { trust: false },
+    { trust: 'apply' },
   ).action(async (options: DeviceCliOptions & { out: string }) => {
     const lifecycle = await openDeviceLifecycle(options);
     try {

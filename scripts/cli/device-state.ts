@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG, parseConfigFile, type RuntimeConfig } from '../../runtime/config.ts';
 import { Lifecycle, readDeviceIdentity, type DeviceIdentity } from '../../runtime/lifecycle/index.ts';
-import { DEFAULT_TRUST_MAX_BYTES } from '../../runtime/trust/index.ts';
+import { DEFAULT_TRUST_MAX_BYTES, peekTrustDocument } from '../../runtime/trust/index.ts';
+import { bytesToHex, sha256 as sha256Of } from '../../models/format/index.ts';
 import { RUNTIME_VERSION } from '../../runtime/version.ts';
 import { readCapped } from './trust.ts';
 
@@ -17,18 +18,39 @@ export interface DeviceCliOptions {
   readonly cohort?: string;
 }
 
-export function deviceOptions(command: Command, options: { trust?: boolean } = {}): Command {
-  command
+/**
+ * Options every device command takes. `--trust` is applied by commands that open the state for
+ * writing (the anchor on first use, or the next version) and compared by read-only ones.
+ */
+export function deviceOptions(
+  command: Command,
+  options: { trust: 'apply' | 'compare' } = { trust: 'apply' },
+): Command {
+  return command
     .option(
       '--data-dir <dir>',
       `device state directory (default: the config's, else ${DEFAULT_CONFIG.dataDir})`,
     )
     .option('--config <file>', 'runtime config JSON (device id, fleet, class, data directory)')
-    .option('--cohort <cohort>', 'the device cohort (signed commands may target one)');
-  if (options.trust !== false) {
-    command.option('--trust <file>', 'signed trust document: the anchor on first use, or the next version');
-  }
-  return command;
+    .option('--cohort <cohort>', 'the device cohort (signed commands may target one)')
+    .option(
+      '--trust <file>',
+      options.trust === 'apply'
+        ? 'signed trust document: the anchor on first use, or the next version'
+        : "signed trust document to compare with the device's",
+    );
+}
+
+/** How a trust document file compares with the device's (read-only commands). */
+export async function trustComparison(
+  file: string | undefined,
+  device: { readonly version: number; readonly sha256: string },
+): Promise<{ file: string; version: number; sha256: string; matches: boolean } | null> {
+  if (file === undefined) return null;
+  const bytes = await readCapped(file, DEFAULT_TRUST_MAX_BYTES);
+  const { document } = peekTrustDocument(bytes);
+  const sha256 = bytesToHex(sha256Of(bytes));
+  return { file, version: document.version, sha256, matches: sha256 === device.sha256 };
 }
 
 export async function cliConfig(options: DeviceCliOptions): Promise<RuntimeConfig> {
@@ -86,4 +108,13 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string):
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+export function trustLine(
+  compared: { readonly file: string; readonly version: number; readonly matches: boolean },
+  deviceVersion: number,
+): string {
+  return compared.matches
+    ? `trust file ${compared.file}: version ${compared.version}, the one the device holds`
+    : `trust file ${compared.file}: version ${compared.version} — the device holds version ${deviceVersion} (a different document)`;
 }

@@ -19,6 +19,8 @@ import { CliError } from './cli-error.ts';
 import {
   cliConfig,
   deviceOptions,
+  trustComparison,
+  trustLine,
   iso,
   openDeviceLifecycle,
   writeFileAtomic,
@@ -215,15 +217,19 @@ export function registerLifecycle(program: Command): void {
       .command('status')
       .option('--json', 'machine-readable output')
       .description('slots, rollout evidence, freeze, trust, audit head'),
-    { trust: false },
+    { trust: 'compare' },
   ).action(async (options: DeviceCliOptions & { json?: boolean }) => {
     const config = await cliConfig(options);
     const inspection = inspectDevice(config.dataDir, RUNTIME_VERSION);
     try {
       const status = inspection.status();
-      process.stdout.write(
-        options.json === true ? `${JSON.stringify(status, null, 2)}\n` : `${renderStatus(status)}\n`,
-      );
+      const trustFile = await trustComparison(options.trust, status.trust);
+      if (options.json === true) {
+        process.stdout.write(`${JSON.stringify(trustFile ? { ...status, trustFile } : status, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${renderStatus(status)}\n`);
+        if (trustFile) process.stdout.write(`${trustLine(trustFile, status.trust.version)}\n`);
+      }
     } finally {
       inspection.close();
     }

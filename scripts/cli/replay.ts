@@ -63,7 +63,7 @@ export function registerReplay(program: Command): void {
       .description(
         're-run the windows pinned to an event with the recorded bundles; show bit-identical outputs',
       ),
-    { trust: false },
+    { trust: 'apply' },
   ).action(
     async (
       eventId: string | undefined,

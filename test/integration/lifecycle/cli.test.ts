@@ -83,8 +83,9 @@ describe('vigil lifecycle CLI', () => {
     expect(s.families[0]?.active?.bundle.bundleId).toBe('fall-detector@1.1.0');
     candidate = s.families[0]?.candidate?.bundle.manifestSha256 ?? '';
     expect(candidate).toMatch(/^[0-9a-f]{64}$/);
-    const text = await run('status', '--data-dir', dataDir);
+    const text = await run('status', '--data-dir', dataDir, '--trust', trustFile);
     expect(text.out).toMatch(/candidate +fall-detector@1\.2\.0/);
+    expect(text.out).toMatch(/trust file .*version 1, the one the device holds/);
     expect(text.out).toMatch(/promotion: waiting/);
   });
 

@@ -3,7 +3,10 @@
 // automatic promotion by its signed rollout policy → probation breach → automatic rollback to the last
 // known good bundle; black-box replay of an alert, bit for bit; revocation with no last known good
 // (the declared rule fallback answers); the audit chain and a signed checkpoint verify.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { inspectDevice } from '../../../runtime/lifecycle/index.ts';
+import { RUNTIME_VERSION } from '../../../runtime/version.ts';
+import { main } from '../../../scripts/cli/main.ts';
 import type { BackendChoice } from '../../../runtime/inference/backend.ts';
 import { selectBackend } from '../../../runtime/inference/select.ts';
 import { VigilDaemon } from '../../../runtime/daemon.ts';
@@ -174,5 +177,36 @@ describe('device daemon lifecycle', () => {
     expect(verified).toMatchObject({ deviceId: 'gw-0001', count: daemon.lifecycle.audit.count() });
     expect(checkpoints).toHaveLength(1);
     expect(errors).toEqual([]);
+  });
+
+  it('replays the same alert from the CLI once the daemon has stopped, and audits the replay', async () => {
+    const alert = daemon.lifecycle.blackBox.events().find((e) => e.eventKind === 'alert');
+    await daemon.close();
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    let code: number;
+    try {
+      code = await main(['replay', alert?.eventId ?? '', '--data-dir', daemon.config.dataDir]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(0);
+    expect(out).toMatch(/IDENTICAL/);
+    expect(out).toMatch(/every output reproduced bit for bit/);
+    const inspection = inspectDevice(daemon.config.dataDir, RUNTIME_VERSION);
+    try {
+      const replays = [...inspection.audit.records()].filter((r) => r.kind === 'replay');
+      expect(replays.map((r) => r.actor)).toEqual([
+        'runtime',
+        'runtime',
+        expect.stringMatching(/^local:/) as string,
+      ]);
+      expect(inspection.audit.verify().kind).toBe('intact');
+    } finally {
+      inspection.close();
+    }
   });
 });
