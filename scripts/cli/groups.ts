@@ -3,6 +3,7 @@ import { registerAudit } from './audit.ts';
 import { registerBench } from './bench.ts';
 import { registerBridge } from './bridge.ts';
 import { registerBundle } from './bundle.ts';
+import { registerCollector } from './collector.ts';
 import { registerDemo } from './demo.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerLifecycle } from './lifecycle.ts';
@@ -20,6 +21,7 @@ export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerTrust,
   registerBundle,
   registerPush,
+  registerCollector,
   registerLifecycle,
   registerAudit,
   registerReplay,

@@ -1,0 +1,272 @@
+// Runs the alert rule (alert-rule.ts) over closed evaluation windows, in order, per model version and
+// role: a window [t, t + bucket) is evaluated once the collector's clock passes t + bucket + grace.
+// A watermark per (model, role) makes every window evaluated exactly once, across restarts.
+import { decodeSign1 } from '../../models/format/index.ts';
+import { decodeReportPayload, type ReportRole } from '../report/index.ts';
+import { driftStatistics, type DriftStatisticName } from '../stats/index.ts';
+import { mergeAll, type Aggregate } from './aggregate.ts';
+import {
+  MAX_STREAK_WINDOWS,
+  advanceStreak,
+  alertKey,
+  findingWindow,
+  testWindow,
+  type GroupCounts,
+} from './alert-rule.ts';
+import { DEFAULT_DRIFT_STATISTICS } from './fleet-drift.ts';
+import { describeAlertRule, type CollectorOptions } from './options.ts';
+import type { PreparedProfile, ProfileCache } from './profiles.ts';
+import type { CollectorStore, CollectorWriter } from './store.ts';
+import type {
+  AlertEvidence,
+  AlertRecord,
+  DeviceEvidence,
+  FindingWindow,
+  GroupDimension,
+  ModelInfo,
+  RollupRow,
+  StreakState,
+} from './types.ts';
+
+export interface EvaluationSummary {
+  readonly windows: number;
+  readonly tests: number;
+  readonly findings: number;
+  readonly opened: readonly number[];
+  /** Model versions whose profile is missing (not evaluated). */
+  readonly withoutProfile: readonly string[];
+}
+
+/** Windows evaluated per model and call, so one tick stays short after a long outage. */
+const MAX_WINDOWS_PER_RUN = 500;
+
+export function groupValue(row: RollupRow, dim: GroupDimension): string {
+  switch (dim) {
+    case 'cohort':
+      return row.cohort;
+    case 'firmware':
+      return row.firmware;
+    case 'site':
+      return row.site;
+  }
+}
+
+export function groupRows(rows: readonly RollupRow[], dim: GroupDimension): GroupCounts[] {
+  const by = new Map<string, Aggregate[]>();
+  for (const r of rows) {
+    const v = groupValue(r, dim);
+    const list = by.get(v);
+    if (list) list.push(r.aggregate);
+    else by.set(v, [r.aggregate]);
+  }
+  const out: GroupCounts[] = [];
+  for (const [value, aggs] of [...by.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    const merged = mergeAll(aggs);
+    if (merged) out.push({ value, aggregate: merged });
+  }
+  return out;
+}
+
+export function statisticsOf(model: ModelInfo | null): readonly DriftStatisticName[] {
+  const s = model?.statistics;
+  return s && s.length > 0 ? s : DEFAULT_DRIFT_STATISTICS;
+}
+
+export class Evaluator {
+  constructor(
+    private readonly store: CollectorStore,
+    private readonly profiles: ProfileCache,
+    private readonly options: CollectorOptions,
+    private readonly now: () => number,
+  ) {}
+
+  run(): EvaluationSummary {
+    const { bucketMs, evaluationGraceMs } = this.options;
+    const nowMs = this.now();
+    let windows = 0;
+    let tests = 0;
+    let findings = 0;
+    const opened: number[] = [];
+    const withoutProfile: string[] = [];
+    for (const k of this.store.rollupKeys('bucket')) {
+      const model = this.store.model(k.manifestSha256);
+      const profile = model ? this.profiles.get(model.profileSha256) : null;
+      if (model === null || profile === null) {
+        withoutProfile.push(k.manifestSha256);
+        continue;
+      }
+      let start = this.store.watermark(k.manifestSha256, k.role) ?? k.firstBucketMs;
+      let done = 0;
+      const streaks = new Map(this.store.streaks(k.manifestSha256, k.role).map((s) => [s.key, s]));
+      while (start + bucketMs + evaluationGraceMs <= nowMs && done < MAX_WINDOWS_PER_RUN) {
+        const r = this.evaluateWindow(model, profile, k.role, start, streaks, nowMs);
+        windows++;
+        done++;
+        tests += r.tests;
+        findings += r.findings;
+        opened.push(...r.opened);
+        start += bucketMs;
+      }
+    }
+    return { windows, tests, findings, opened, withoutProfile };
+  }
+
+  private evaluateWindow(
+    model: ModelInfo,
+    profile: PreparedProfile,
+    role: ReportRole,
+    startMs: number,
+    streaks: Map<string, StreakState>,
+    nowMs: number,
+  ): { tests: number; findings: number; opened: number[] } {
+    const rule = this.options.alertRule;
+    const endMs = startMs + this.options.bucketMs;
+    const rows = this.store.rollups({
+      level: 'bucket',
+      manifestSha256: model.manifestSha256,
+      role,
+      fromMs: startMs,
+      toMs: endMs,
+    });
+    const groups = groupRows(rows, rule.groupBy);
+    const result = testWindow(profile, groups, statisticsOf(model), rule, profile.profile.nullModel.epsilon);
+    const opened: number[] = [];
+    let findings = 0;
+    this.store.write((w) => {
+      for (const t of result.results) {
+        const key = alertKey(model.manifestSha256, role, rule.groupBy, t.group, t.drift.index);
+        const window = findingWindow(t, startMs, endMs, result.tests);
+        const step = advanceStreak(key, streaks.get(key) ?? null, t, window, rule);
+        if (step.kind === 'skipped') continue;
+        streaks.set(key, step.state);
+        this.store.putStreak(model.manifestSha256, role, step.state);
+        if (step.kind !== 'finding') continue;
+        findings++;
+        if (!step.reached) continue;
+        const active = this.store.activeAlert(key);
+        if (active) {
+          this.extend(active, window);
+          continue;
+        }
+        const evidence = this.evidence(model, profile, role, t.group, t.drift.index, step.state.windows);
+        const alert = {
+          key,
+          state: 'open' as const,
+          manifestSha256: model.manifestSha256,
+          role,
+          groupDimension: rule.groupBy,
+          groupValue: t.group,
+          variableIndex: t.drift.index,
+          variableName: t.drift.name,
+          openedMs: nowMs,
+          firstWindowMs: step.state.windows[0]?.startMs ?? startMs,
+          lastWindowMs: startMs,
+          acknowledged: null,
+          resolved: null,
+          evidence,
+        };
+        const id = this.store.insertAlert(alert);
+        this.history(w, id, nowMs, t.group, t.drift.name);
+        opened.push(id);
+      }
+      this.store.setWatermark(model.manifestSha256, role, endMs);
+    });
+    return { tests: result.tests, findings, opened };
+  }
+
+  private history(_w: CollectorWriter, id: number, nowMs: number, group: string, variable: string): void {
+    this.store.addAlertHistory({
+      alertId: id,
+      atMs: nowMs,
+      action: 'opened',
+      by: 'collector',
+      comment: `drift of ${variable} in ${this.options.alertRule.groupBy} ${group || '(none)'}`,
+    });
+  }
+
+  private extend(active: AlertRecord, window: FindingWindow): void {
+    const windows = [...active.evidence.windows, window].slice(-MAX_STREAK_WINDOWS);
+    this.store.updateAlert({
+      ...active,
+      lastWindowMs: window.startMs,
+      evidence: { ...active.evidence, windows },
+    });
+  }
+
+  /** Which devices and reports the finding windows rest on, largest contributors first. */
+  private evidence(
+    model: ModelInfo,
+    profile: PreparedProfile,
+    role: ReportRole,
+    group: string,
+    variableIndex: number,
+    windows: readonly FindingWindow[],
+  ): AlertEvidence {
+    const rule = this.options.alertRule;
+    const fromMs = windows[0]?.startMs ?? 0;
+    const toMs = windows[windows.length - 1]?.endMs ?? fromMs;
+    const filter =
+      rule.groupBy === 'cohort'
+        ? { cohort: group }
+        : rule.groupBy === 'firmware'
+          ? { firmware: group }
+          : { site: group };
+    const rows = this.store.reports({ manifestSha256: model.manifestSha256, role, fromMs, toMs, ...filter });
+    const variable = profile.variables[variableIndex];
+    const byDevice = new Map<
+      string,
+      { counts: Float64Array | null; reports: DeviceEvidence['reports'][number][] }
+    >();
+    for (const r of rows) {
+      let entry = byDevice.get(r.device);
+      if (!entry) {
+        entry = { counts: null, reports: [] };
+        byDevice.set(r.device, entry);
+      }
+      entry.reports.push({ seq: r.seq, startMs: r.startMs, endMs: r.endMs });
+      const bytes = this.store.messagePayload(r.device, r.seq);
+      if (bytes === null || variable === undefined) continue;
+      try {
+        const report = decodeReportPayload(decodeSign1(bytes).payload);
+        const counts =
+          variableIndex === profile.featureCount ? report.score.counts : report.features[variableIndex];
+        if (counts === undefined) continue;
+        entry.counts ??= new Float64Array(counts.length);
+        for (let i = 0; i < counts.length; i++)
+          entry.counts[i] = (entry.counts[i] as number) + (counts[i] as number);
+      } catch {
+        // Stored messages were verified on the way in; an unreadable one is simply left out.
+      }
+    }
+    const devices: (DeviceEvidence & { weight: number })[] = [];
+    for (const [device, e] of byDevice) {
+      let psi: number | null = null;
+      let n = 0;
+      if (e.counts && variable) {
+        const s = driftStatistics(
+          Array.from(e.counts),
+          variable.reference,
+          profile.profile.nullModel.epsilon,
+        );
+        if (s.kind === 'computed') {
+          psi = s.psi;
+          n = s.n;
+        }
+      }
+      devices.push({ device, n, psi, reports: e.reports.slice(0, 50), weight: n * (psi ?? 0) });
+    }
+    devices.sort((a, b) => b.weight - a.weight || a.device.localeCompare(b.device));
+    return {
+      rule: describeAlertRule(rule, this.options.bucketMs),
+      windows: [...windows],
+      devices: devices.slice(0, rule.maxEvidenceDevices).map(({ weight: _w, ...d }) => d),
+      bundle: {
+        family: model.family,
+        bundleId: model.bundleId,
+        version: model.version,
+        manifestSha256: model.manifestSha256,
+        profileSha256: model.profileSha256,
+      },
+    };
+  }
+}
