@@ -19,7 +19,7 @@ import {
   type Checkpoint,
 } from '../state/index.ts';
 import { TrustStore } from '../trust/index.ts';
-import { DEFAULT_LIFECYCLE_POLICY } from './lifecycle.ts';
+import { DEFAULT_LIFECYCLE_POLICY } from './options.ts';
 import { describeState } from './status.ts';
 import type { DeviceIdentity, LifecycleStatus } from './types.ts';
 
