@@ -33,12 +33,111 @@ import {
   type Window,
   type WindowResult,
 } from './pipeline/index.ts';
-import type { DeviceCheckpoint } from './state/index.ts';
+import type { AuditRecord, DeviceCheckpoint } from './state/index.ts';
 import { RUNTIME_VERSION } from './version.ts';
+
+/**
+ * A safety-relevant lifecycle event for the fleet (rollbacks, freezes, revocations, damaged bundles):
+ * the fields of the collector's safety event (monitor/collector signed-messages), without the fleet,
+ * device and telemetry sequence the publisher adds.
+ */
+export interface SafetyNotice {
+  readonly type: 'rollback' | 'freeze' | 'unfreeze' | 'revocation' | 'bundle-integrity' | 'other';
+  readonly atMs: number;
+  readonly family: string | null;
+  readonly bundleId: string | null;
+  readonly manifestSha256: string | null;
+  /** At most 512 characters. */
+  readonly detail: string | null;
+  /** The audit record it comes from. */
+  readonly auditSeq: number;
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** The safety notice an audit record calls for, if any. */
+export function safetyNotice(record: AuditRecord): SafetyNotice | null {
+  const p = record.payload;
+  const base = { atMs: record.atMs, auditSeq: record.seq };
+  const detail = (s: string) => s.slice(0, 512);
+  switch (record.kind) {
+    case 'safety-event': {
+      const type = p.type === 'rollback' || p.type === 'bundle-integrity' ? p.type : 'other';
+      return {
+        ...base,
+        type,
+        family: text(p.family),
+        bundleId: text(p.from) ?? text(p.bundleId),
+        manifestSha256: text(p.fromManifestSha256) ?? text(p.manifestSha256),
+        detail: detail(
+          type === 'rollback'
+            ? `${String(p.cause)}: ${String(p.reason)} → ${text(p.to) ?? 'declared fallback'}`
+            : `${String(p.type)}: ${String(p.detail)}`,
+        ),
+      };
+    }
+    case 'frozen':
+    case 'unfrozen':
+      return {
+        ...base,
+        type: record.kind === 'frozen' ? 'freeze' : 'unfreeze',
+        family: null,
+        bundleId: null,
+        manifestSha256: null,
+        detail: detail(`${record.actor}: ${String(p.reason)}`),
+      };
+    case 'bundle-revoked': {
+      const first = (
+        p.bundles as readonly { bundleId?: unknown; manifestSha256?: unknown }[] | undefined
+      )?.[0];
+      return {
+        ...base,
+        type: 'revocation',
+        family: null,
+        bundleId: text(first?.bundleId),
+        manifestSha256: text(first?.manifestSha256),
+        detail: detail(`${String(p.selector)}: ${String(p.reason)}`),
+      };
+    }
+    // Everything else is evidence for the audit trail, not a fleet safety notice (a rollback comes
+    // with its own safety-event record, so `bundle-rolled-back` is not repeated).
+    case 'boot':
+    case 'shutdown':
+    case 'recovery':
+    case 'config-changed':
+    case 'trust-anchored':
+    case 'trust-rotated':
+    case 'trust-rejected':
+    case 'bundle-received':
+    case 'bundle-verified':
+    case 'bundle-rejected':
+    case 'bundle-installed':
+    case 'bundle-activated':
+    case 'bundle-shadow-started':
+    case 'bundle-superseded':
+    case 'bundle-promoted':
+    case 'probation-passed':
+    case 'bundle-rolled-back':
+    case 'bundle-pruned':
+    case 'command-accepted':
+    case 'command-rejected':
+    case 'fallback-episode-start':
+    case 'fallback-episode-end':
+    case 'drift-alarm':
+    case 'checkpoint':
+    case 'blackbox-export':
+    case 'replay':
+      return null;
+  }
+}
 
 export interface DaemonHooks {
   /** A new signed audit checkpoint (publish it to the collector). */
   readonly onCheckpoint?: (checkpoint: DeviceCheckpoint, signed: Uint8Array) => void;
+  /** Every committed audit record, in order, from this start on. */
+  readonly onAudit?: (record: AuditRecord) => void;
+  /** Rollbacks, freezes, revocations, damaged bundles: for the fleet's safety events. */
+  readonly onSafetyEvent?: (notice: SafetyNotice) => void;
   /** Later update stages for a transfer (pass `transport.reportUpdateStatus`). */
   readonly onUpdateStatus?: UpdateStatusListener;
   /** Failures in background work (loading, evidence, pins): logged, never thrown at the pipeline. */
@@ -330,6 +429,13 @@ export class VigilDaemon {
         lifecycle.observeShadowPair(active, candidate);
       });
       if (hooks.onUpdateStatus) lifecycle.onUpdateStatus(hooks.onUpdateStatus);
+      if (hooks.onAudit || hooks.onSafetyEvent) {
+        lifecycle.onAudit((record) => {
+          hooks.onAudit?.(record);
+          const notice = hooks.onSafetyEvent ? safetyNotice(record) : null;
+          if (notice) hooks.onSafetyEvent?.(notice);
+        });
+      }
       const interval = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
       if (interval > 0) {
         const started = daemon;

@@ -27,6 +27,7 @@ import {
   type ActiveSlot,
   type AuditKind,
   type AuditPayload,
+  type AuditRecord,
   type FamilySlots,
   type InstalledBundle,
   type ProbationCounters,
@@ -99,6 +100,10 @@ export class LifecycleCore {
   readonly lastDisagreementPin = new Map<string, number>();
   readonly scheduled = new Set<string>();
   readonly statusListeners = new Set<UpdateStatusListener>();
+  /** Listeners of committed audit records (telemetry publishes safety events and checkpoints). */
+  readonly auditListeners = new Set<(record: AuditRecord) => void>();
+  /** Records up to here were handed to the listeners (records since the lifecycle opened are due). */
+  private publishedSeq: number;
   trustStore: TrustStore;
   host: ServingHost | null;
   chain: Promise<unknown> = Promise.resolve();
@@ -127,6 +132,22 @@ export class LifecycleCore {
     this.signer = signerFor(deviceKey);
     this.trustStore = trust;
     this.host = options.host ?? null;
+    this.publishedSeq = this.audit.headCheckpoint().count;
+  }
+
+  /** Hands every committed record not handed over yet to the audit listeners, in order. */
+  publishAudit(): void {
+    if (this.auditListeners.size === 0) return;
+    for (const record of this.audit.records(this.publishedSeq + 1)) {
+      this.publishedSeq = record.seq;
+      for (const listener of this.auditListeners) {
+        try {
+          listener(record);
+        } catch (error) {
+          this.report(error, 'audit listener');
+        }
+      }
+    }
   }
 
   get device(): DeviceIdentity {
@@ -250,7 +271,9 @@ export class LifecycleCore {
   }
 
   record(kind: AuditKind, actor: string, payload: AuditPayload): number {
-    return this.audit.append(kind, actor, payload).seq;
+    const seq = this.audit.append(kind, actor, payload).seq;
+    this.publishAudit();
+    return seq;
   }
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -293,6 +316,7 @@ export class LifecycleCore {
       mutate();
     });
     this.reloadCache();
+    this.publishAudit();
   }
 
   flushEvidence(): void {

@@ -22,6 +22,7 @@ import {
   stateErrorFrom,
   type AuditLog,
   type AuditPayload,
+  type AuditRecord,
   type BlackBox,
   type DeviceCheckpoint,
   type InstalledBundle,
@@ -147,6 +148,16 @@ export class Lifecycle {
     this.core.host = host;
   }
 
+  /**
+   * Every committed audit record, in order — from the records of this boot on (a listener added after
+   * open first receives what was recorded since then). For publishing safety events and the like.
+   */
+  onAudit(listener: (record: AuditRecord) => void): () => void {
+    this.core.auditListeners.add(listener);
+    this.core.publishAudit();
+    return () => this.core.auditListeners.delete(listener);
+  }
+
   onUpdateStatus(listener: UpdateStatusListener): () => void {
     this.core.statusListeners.add(listener);
     return () => this.core.statusListeners.delete(listener);
@@ -268,12 +279,12 @@ export class Lifecycle {
 
   /** Access to recorded patient data (a replay, an export of black-box windows) is itself audited. */
   recordAccess(kind: 'replay' | 'blackbox-export', actor: string, payload: AuditPayload): number {
-    return this.core.audit.append(kind, actor, payload).seq;
+    return this.core.record(kind, actor, payload);
   }
 
   /** Any other event the runtime must keep (e.g. a model that failed to load at boot). */
   recordSafetyEvent(payload: AuditPayload, actor = 'runtime'): number {
-    return this.core.audit.append('safety-event', actor, payload).seq;
+    return this.core.record('safety-event', actor, payload);
   }
 
   /**
@@ -298,6 +309,7 @@ export class Lifecycle {
         ),
       });
     });
+    this.core.publishAudit();
     return changed;
   }
 

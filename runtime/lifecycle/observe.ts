@@ -137,7 +137,7 @@ export function recordPipelineEvent(
                 windows: event.windows,
                 reasons: { ...event.reasons },
               };
-        return core.audit.append(event.kind, 'runtime', { ...payload, ...extra }).seq;
+        return core.record(event.kind, 'runtime', { ...payload, ...extra });
       } catch (error) {
         core.report(error, 'auditing a fallback episode');
         return null;

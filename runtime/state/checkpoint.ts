@@ -9,6 +9,7 @@ import {
   encodeCbor,
   fromCbor,
   hexToBytes,
+  readInteger,
   signSign1,
   toCbor,
   verifySign1,
@@ -24,6 +25,11 @@ export const CHECKPOINT_MAX_BYTES = 4096;
 
 export interface DeviceCheckpoint extends Checkpoint {
   readonly deviceId: string;
+  /**
+   * The telemetry sequence number the checkpoint is published under (outbox), when it is signed for
+   * publication: the collector then counts checkpoints in its gap accounting.
+   */
+  readonly seq?: number;
 }
 
 export interface VerifiedCheckpoint extends DeviceCheckpoint {
@@ -31,7 +37,7 @@ export interface VerifiedCheckpoint extends DeviceCheckpoint {
   readonly kid: string;
 }
 
-/** The checkpoint payload: `{v: 1, device, count, head: bstr .size 32, at}` (deterministic CBOR). */
+/** The checkpoint payload: `{v: 1, device, count, head: bstr .size 32, at, ? seq}` (deterministic CBOR). */
 export function encodeCheckpoint(checkpoint: DeviceCheckpoint): Uint8Array {
   return encodeCbor(
     toCbor({
@@ -40,6 +46,7 @@ export function encodeCheckpoint(checkpoint: DeviceCheckpoint): Uint8Array {
       count: checkpoint.count,
       head: hexToBytes(checkpoint.headHash),
       at: checkpoint.atMs,
+      ...(checkpoint.seq === undefined ? {} : { seq: checkpoint.seq }),
     }),
   );
 }
@@ -66,10 +73,11 @@ export function parseCheckpointPayload(payload: Uint8Array): DeviceCheckpoint {
   const head = f.required('head');
   if (!(head instanceof Uint8Array) || head.length !== 32) fail('head', 'must be 32 bytes');
   const atMs = f.integer('at');
+  const seq = f.optional('seq', (v, p) => readInteger(v, p, fail));
   f.done();
   const headHash = bytesToHex(head);
   if (!HEX_SHA256.test(headHash)) fail('head', 'must be a SHA-256');
-  return { deviceId, count, headHash, atMs };
+  return { deviceId, count, headHash, atMs, ...(seq === undefined ? {} : { seq }) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { RUNTIME_VERSION } from '../../../runtime/version.ts';
 import { main } from '../../../scripts/cli/main.ts';
 import type { BackendChoice } from '../../../runtime/inference/backend.ts';
 import { selectBackend } from '../../../runtime/inference/select.ts';
-import { VigilDaemon } from '../../../runtime/daemon.ts';
+import { VigilDaemon, type SafetyNotice } from '../../../runtime/daemon.ts';
 import type { WindowResult } from '../../../runtime/pipeline/index.ts';
 import { verifyCheckpoint } from '../../../runtime/state/index.ts';
 import { T0, makeTrust, tempDir } from '../../fixtures/bundles/kit.ts';
@@ -25,6 +25,8 @@ let v2: string;
 const results: WindowResult[] = [];
 const errors: string[] = [];
 const checkpoints: Uint8Array[] = [];
+const notices: SafetyNotice[] = [];
+const auditKinds: string[] = [];
 const started = Date.now();
 const clock = new Clock();
 const now = () => T0 + (Date.now() - started);
@@ -49,6 +51,8 @@ beforeAll(async () => {
     hooks: {
       onError: (error, context) => errors.push(`${context}: ${String(error)}`),
       onCheckpoint: (_c, signed) => checkpoints.push(signed),
+      onSafetyEvent: (notice) => notices.push(notice),
+      onAudit: (record) => auditKinds.push(record.kind),
     },
   });
   daemon.runtime.onResult((r) => results.push(r));
@@ -176,6 +180,16 @@ describe('device daemon lifecycle', () => {
     );
     expect(verified).toMatchObject({ deviceId: 'gw-0001', count: daemon.lifecycle.audit.count() });
     expect(checkpoints).toHaveLength(1);
+    // Every record reached the audit hook in order, from the boot record on; safety notices for the fleet.
+    expect(auditKinds).toEqual(kinds());
+    expect(notices.map((n) => n.type)).toEqual(['rollback', 'revocation', 'rollback']);
+    expect(notices[0]).toMatchObject({
+      family: FAMILY,
+      bundleId: 'fall-detector@1.2.0',
+      manifestSha256: sha2,
+    });
+    expect(notices[0]?.detail).toMatch(/^probation: probation breached: latency p99/);
+    expect(notices[2]?.detail).toMatch(/declared fallback$/);
     expect(errors).toEqual([]);
   });
 

@@ -56,6 +56,13 @@ describe('signed checkpoints', () => {
     });
   });
 
+  it('carry the telemetry sequence number when signed for publication', () => {
+    const checkpoint = { ...log.headCheckpoint(), deviceId: 'gw-1', seq: 42 };
+    expect(verifyCheckpoint(signCheckpoint(checkpoint, signerFor(device)), resolve)).toMatchObject({
+      seq: 42,
+    });
+  });
+
   it('refuse another key, another device, a flipped bit and a wrong payload', () => {
     const checkpoint = { ...log.headCheckpoint(), deviceId: 'gw-1' };
     expect(() => verifyCheckpoint(signCheckpoint(checkpoint, signerFor(other)), resolve)).toThrow(StateError);
