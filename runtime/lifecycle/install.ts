@@ -10,7 +10,7 @@ import { ActionFailure, NO_EXTRA, message, type AuditEntry, type LifecycleCore }
 import type { RejectCode } from './errors.ts';
 import type { InstallOptions } from './options.ts';
 import { prune } from './prune.ts';
-import { widestApprovedStage } from './stages.ts';
+import { stageAllows, widestApprovedStage } from './stages.ts';
 import { bundleSummary as summary } from './status.ts';
 import type { InstallOutcome } from './types.ts';
 
@@ -55,9 +55,13 @@ export async function install(
     const manifestSha = bytesToHex(sha256(manifestBytes));
     const existing = core.state.bundle(manifestSha);
     if (existing) {
+      if (existing.containerSha256 !== copy.sha256 && existing.state === 'installed') {
+        await widenApprovals(core, copy, existing, actor, context);
+      }
+      const now = core.state.bundle(manifestSha) ?? existing;
       return {
         kind: 'duplicate',
-        bundle: summary(existing),
+        bundle: summary(now),
         slot: core.state.slotOfBundle(manifestSha)?.slot ?? null,
       };
     }
@@ -235,4 +239,54 @@ export function rejectInstall(
 ): InstallOutcome {
   core.record('bundle-rejected', actor, { ...context, code, detail });
   return { kind: 'rejected', code, detail };
+}
+
+/**
+ * The same manifest arriving with other approvals (e.g. a canary release approved for `full` after its
+ * canary went well): the approvals are verified in full (offline target: the bundle is already
+ * installed, so anti-rollback does not apply) and, when they allow a wider stage, replace the stored
+ * ones. Nothing else about the bundle changes; fewer or narrower approvals change nothing.
+ */
+async function widenApprovals(
+  core: LifecycleCore,
+  copy: StagedCopy,
+  existing: InstalledBundle,
+  actor: string,
+  context: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const verified = await verifyBundleFile(copy.path, {
+    trust: core.trustStore,
+    target: {
+      kind: 'offline',
+      deviceClass: core.device.deviceClass,
+      runtimeVersion: core.device.runtimeVersion,
+    },
+    stage: 'shadow',
+    now: core.now,
+    limits: core.limits,
+    validatePreprocessing: core.options.validatePreprocessing ?? validatePreprocessingWithOps,
+  });
+  const approvedFor = widestApprovedStage(verified.approvals, core.trustStore) ?? 'shadow';
+  if (verified.manifestSha256 !== existing.manifestSha256 || stageAllows(existing.approvedFor, approvedFor))
+    return;
+  const approvals = verified.approvals.map((a) => ({
+    kid: a.kid,
+    role: a.role,
+    reviewer: a.reviewer,
+    timeMs: a.timeMs,
+    scope: a.scope,
+  }));
+  core.commit(`widening the approvals of ${existing.bundleId}`, NO_EXTRA, () => {
+    core.state.setApprovals(existing.manifestSha256, approvals, approvedFor, copy.sha256);
+    core.audit.appendInTransaction('bundle-verified', actor, {
+      ...context,
+      bundleId: existing.bundleId,
+      family: existing.family,
+      manifestSha256: existing.manifestSha256,
+      approvedFor,
+      widenedFrom: existing.approvedFor,
+      trustVersion: verified.trustVersion,
+      approvals,
+    });
+  });
 }

@@ -479,6 +479,20 @@ export class DeviceState {
       );
   }
 
+  /** Wider approvals for the same manifest (the container that carried them replaces the old one). */
+  setApprovals(
+    manifestSha256: string,
+    approvals: readonly ApprovalRecord[],
+    approvedFor: DeploymentStage,
+    containerSha256: string,
+  ): void {
+    this.db
+      .prepare(
+        'UPDATE bundles SET approvals = ?, approved_for = ?, container_sha256 = ? WHERE manifest_sha256 = ?',
+      )
+      .run(JSON.stringify(approvals), approvedFor, containerSha256, manifestSha256);
+  }
+
   setBundleState(manifestSha256: string, state: BundleState, detail: string | null): void {
     this.db
       .prepare('UPDATE bundles SET state = ?, state_detail = ? WHERE manifest_sha256 = ?')

@@ -187,6 +187,31 @@ describe('shadow, promotion and probation', () => {
     expect(family(l).active?.activation).toMatchObject({ via: 'promotion', scope: 'canary' });
   });
 
+  it('widens a canary candidate to full when the same manifest comes back with full approvals', async () => {
+    const { l, v1, v2 } = await setup({ v2: { autoPromote: true }, v2Canary: true });
+    shadowPairs(l, v1, v2, 30);
+    await l.idle();
+    expect(family(l).active?.bundle.manifestSha256).toBe(v1);
+    const full = await bundle(2, { dir: tempDir(), rollout: { autoPromote: true } });
+    const again = await l.install(full);
+    expect(again).toMatchObject({ kind: 'duplicate', slot: 'candidate', bundle: { approvedFor: 'full' } });
+    const widened = [...l.audit.records()].at(-1);
+    expect(widened).toMatchObject({
+      kind: 'bundle-verified',
+      payload: { widenedFrom: 'canary', approvedFor: 'full' },
+    });
+    shadowPairs(l, v1, v2, 1);
+    await l.idle();
+    expect(family(l).active?.bundle.manifestSha256).toBe(v2);
+    // Narrower approvals for the same manifest change nothing.
+    const narrow = await bundle(2, {
+      dir: tempDir(),
+      rollout: { autoPromote: true },
+      approvers: CANARY_APPROVERS,
+    });
+    expect(await l.install(narrow)).toMatchObject({ kind: 'duplicate', bundle: { approvedFor: 'full' } });
+  });
+
   it('refuses to promote a different bundle than the candidate', async () => {
     const { l, v1, clock } = await setup();
     const outcome = await l.applyCommand(
