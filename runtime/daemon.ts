@@ -439,9 +439,13 @@ export class VigilDaemon {
       const interval = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
       if (interval > 0) {
         const started = daemon;
-        started.checkpointTimer = setInterval(() => started.checkpoint(), interval);
+        started.checkpointTimer = setInterval(() => {
+          started.maintain();
+          started.checkpoint();
+        }, interval);
         started.checkpointTimer.unref();
       }
+      daemon.maintain();
       await daemon.waitForModels();
       return daemon;
     } catch (error) {
@@ -475,6 +479,15 @@ export class VigilDaemon {
 
   applyCommand(bytes: Uint8Array): Promise<CommandOutcome> {
     return this.lifecycle.applyCommand(bytes, { via: 'local' });
+  }
+
+  /** Housekeeping: black-box retention and size bound, expired command nonces. */
+  maintain(): void {
+    try {
+      this.lifecycle.maintain();
+    } catch (error) {
+      this.hooks.onError?.(error, 'housekeeping');
+    }
   }
 
   /** Signs a checkpoint of the audit log (if it grew) and hands it to `onCheckpoint`. */

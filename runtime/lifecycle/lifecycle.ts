@@ -329,6 +329,20 @@ export class Lifecycle {
     return { checkpoint, signed };
   }
 
+  /**
+   * Periodic housekeeping (the daemon runs it with its checkpoints): black-box pins past their
+   * retention or beyond the byte bound, and nonces of commands that have expired (they can no longer
+   * be replayed). Returns what was deleted.
+   */
+  maintain(): { readonly blackBoxWindows: number; readonly commandNonces: number } {
+    const core = this.core;
+    const blackBoxWindows = core.blackBox.prune();
+    const commandNonces = core.state.transaction('pruning settled commands', () =>
+      core.state.pruneCommands(core.now() - core.commandPolicy.clockSkewMs),
+    );
+    return { blackBoxWindows, commandNonces };
+  }
+
   /** Resolves when every queued operation (including automatic promotions and rollbacks) is done. */
   async idle(): Promise<void> {
     let seen: Promise<unknown>;

@@ -168,3 +168,36 @@ describe('evidence survives restarts', () => {
     expect(family(again)?.candidate?.shadow.windows).toBe(7);
   });
 });
+
+describe('housekeeping', () => {
+  it('drops black-box pins past retention and nonces of expired commands', async () => {
+    const clock = new Clock();
+    const l = await openLifecycle(tempDataDir(), clock, { blackBox: { retentionMs: 60_000 } });
+    open.push(l);
+    const window = {
+      deviceId: DEVICE.deviceId,
+      streamId: 's1',
+      sensor: 'accel' as const,
+      cohort: '',
+      index: 0,
+      firstCounter: 0,
+      lastCounter: 3,
+      startMs: T0,
+      endMs: T0 + 4000,
+      rateHz: 1,
+      channels: [new Float64Array(4)],
+      flagsUnion: 0,
+      flaggedSamples: 0,
+      missingSamples: 0,
+      rateJitterRel: 0,
+      completedAtMonoMs: 0,
+    };
+    l.blackBox.record(window, [result('a'.repeat(64), OK)]);
+    expect(l.blackBox.pin('alert:x', 'alert', 's1', 8)).toBe(1);
+    expect((await l.applyCommand(command({ kind: 'freeze' }, clock))).kind).toBe('accepted');
+    expect(l.maintain()).toEqual({ blackBoxWindows: 0, commandNonces: 0 });
+    clock.advance(2 * 3600_000);
+    expect(l.maintain()).toEqual({ blackBoxWindows: 1, commandNonces: 1 });
+    expect(l.blackBox.events()).toEqual([]);
+  });
+});
