@@ -84,9 +84,8 @@ async function connectWith(
   if (options.cert !== undefined) mqttOptions.cert = options.cert;
   if (options.key !== undefined) mqttOptions.key = options.key;
   if (options.rejectUnauthorized !== undefined) mqttOptions.rejectUnauthorized = options.rejectUnauthorized;
-  const client = await mqtt.connectAsync(options.url, mqttOptions);
-  client.options.reconnectPeriod = 1000;
-  client.on('error', () => undefined); // mqtt.js reconnects on its own; the sink counts what arrives
+  // The handler must be in place before CONNACK: a resumed session's queued messages follow at once.
+  const client = mqtt.connect(options.url, mqttOptions);
   client.handleMessage = (packet: IPublishPacket, callback: (error?: Error) => void): void => {
     const payload = packet.payload;
     const bytes =
@@ -107,6 +106,27 @@ async function connectWith(
       });
     } else callback();
   };
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error): void => {
+      client.off('connect', ok);
+      client.off('close', closed);
+      client.end(true);
+      reject(error);
+    };
+    const closed = (): void => {
+      fail(new Error('the connection closed before the broker accepted it'));
+    };
+    const ok = (): void => {
+      client.off('error', fail);
+      client.off('close', closed);
+      resolve();
+    };
+    client.once('connect', ok);
+    client.once('error', fail);
+    client.once('close', closed);
+  });
+  client.options.reconnectPeriod = 1000;
+  client.on('error', () => undefined); // mqtt.js reconnects on its own; the sink counts what arrives
   const f =
     options.fleet === null
       ? {

@@ -491,3 +491,28 @@ export function must<T>(value: T | null | undefined, what = 'value'): T {
   if (value === null || value === undefined) throw new Error(`expected ${what}`);
   return value;
 }
+
+/** A simulated device signing with a given key (e.g. one made by `vigil keygen --role device`). */
+export function deviceWithKey(
+  fleet: string,
+  device: string,
+  key: { readonly kid: string; readonly seed: Uint8Array; readonly publicKey: Uint8Array },
+  options: { cohort?: string; firmware?: string; site?: string } = {},
+): SimDevice {
+  return {
+    fleet,
+    device,
+    kid: key.kid,
+    signer: ed25519Signer(key.kid, key.seed),
+    publicKey: key.publicKey,
+    cohort: options.cohort ?? 'control',
+    firmware: options.firmware ?? 'fw-1.0.0',
+    site: options.site ?? 'site-a',
+    seq: 1,
+  };
+}
+
+/** The fixture with the identity of a real built bundle (its manifest SHA-256). */
+export function withManifest(model: ModelFixture, manifestSha256: string): ModelFixture {
+  return { ...model, manifestSha256 };
+}

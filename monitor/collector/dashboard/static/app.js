@@ -54,6 +54,7 @@ const fmt = {
     return `${Math.round(s / 86400)} d ago`;
   },
   short: (sha) => (sha ? sha.slice(0, 12) : '—'),
+  q: (q) => (q === null || q === undefined ? '—' : q < 1e-300 ? '< 1e-300' : Number(q).toExponential(1)),
 };
 
 function table(headers, rows, attrs = {}) {
@@ -296,7 +297,7 @@ async function renderModel(root) {
       ),
     ),
     model.hasProfile
-      ? null
+      ? ''
       : h(
           'p',
           { class: 'error' },
@@ -305,10 +306,23 @@ async function renderModel(root) {
     h(
       'div',
       { class: 'panel' },
+      h('h2', {}, 'Drift over time: PSI of each group against the reference profile'),
       h(
-        'h2',
-        {},
-        'Drift over time (PSI against the reference; dashed: sample-size-aware threshold at each point, grey: effect-size floor)',
+        'div',
+        { class: 'legend', id: 'drift-legend' },
+        drift.groups.map((g, i) =>
+          h(
+            'span',
+            {},
+            h('i', { class: 'swatch', dataset: { color: PALETTE[i % PALETTE.length] } }),
+            `${state.groupBy} ${g || '(none)'}`,
+          ),
+        ),
+        h(
+          'span',
+          { class: 'muted' },
+          'solid: PSI · dashed: sample-size-aware threshold at each point · grey dotted: effect-size floor · log scale',
+        ),
       ),
       driftGrid,
     ),
@@ -393,9 +407,11 @@ async function renderModel(root) {
       series,
       yLog: true,
       yLabel: 'PSI',
-      height: 200,
+      height: 180,
+      legend: false,
     });
   }
+  for (const sw of document.querySelectorAll('#drift-legend .swatch')) sw.style.background = sw.dataset.color;
   await renderDistribution(model, base);
   reliabilityChart(document.getElementById('chart-reliability'), {
     name: 'reliability',
@@ -654,7 +670,7 @@ async function renderAlerts(root) {
         'td',
         {},
         last
-          ? `PSI ${fmt.x(last.statistics.psi, 3)} (threshold ${fmt.x(last.thresholds.psi, 4)}), q ${Number(last.qValue).toExponential(1)}, n ${fmt.n(last.n)}`
+          ? `PSI ${fmt.x(last.statistics.psi, 3)} (threshold ${fmt.x(last.thresholds.psi, 4)}), q ${fmt.q(last.qValue)}, n ${fmt.n(last.n)}`
           : '—',
         h(
           'div',

@@ -33,7 +33,10 @@ function frame(el, name, title) {
 }
 
 /** Time-series lines: xs in ms since the epoch; series [{label, values, color, dash, width}]. */
-export function lineChart(el, { name, title, xs, series, yLog = false, yLabel = '', height = 220, yRange }) {
+export function lineChart(
+  el,
+  { name, title, xs, series, yLog = false, yLabel = '', height = 220, yRange, legend = true },
+) {
   const body = frame(el, name, title);
   const opts = {
     ...size(el, height),
@@ -42,7 +45,7 @@ export function lineChart(el, { name, title, xs, series, yLog = false, yLabel = 
       y: yLog ? { distr: 3, log: 10 } : yRange ? { range: () => yRange } : { auto: true },
     },
     axes: [{}, { label: yLabel, size: 60 }],
-    legend: { live: false },
+    legend: { live: false, show: legend },
     series: [
       {},
       ...series.map((s, i) => ({
