@@ -1,7 +1,9 @@
 // Where bundles live on the device: `bundles/<manifest sha256>/` holds the signed files of each
-// installed bundle (read-only), `staging/` holds private copies and extractions in progress. A bundle
-// directory appears by one fsynced rename; the state database says which ones are installed, so at
-// boot anything else (a crash between rename and commit, or between prune and delete) is removed.
+// installed bundle (read-only), `install-staging/` holds private copies and extractions in progress
+// (not `staging/`: that is the MQTT update receiver's, whose partial transfers must survive a boot).
+// A bundle directory appears by one fsynced rename; the state database says which ones are
+// installed, so at boot anything else (a crash between rename and commit, or between prune and
+// delete) is removed.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -30,7 +32,7 @@ export class BundleStore {
 
   constructor(dataDir: string) {
     this.bundlesDir = path.join(dataDir, 'bundles');
-    this.stagingDir = path.join(dataDir, 'staging');
+    this.stagingDir = path.join(dataDir, 'install-staging');
     ensureDirSync(this.bundlesDir, 0o700);
     ensureDirSync(this.stagingDir, 0o700);
   }

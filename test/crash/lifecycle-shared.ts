@@ -149,6 +149,6 @@ export function leftovers(
   const dirs = fs.readdirSync(path.join(dataDir, 'bundles'));
   return {
     orphans: dirs.filter((d) => !installed.includes(d)),
-    staging: fs.readdirSync(path.join(dataDir, 'staging')),
+    staging: fs.readdirSync(path.join(dataDir, 'install-staging')),
   };
 }

@@ -58,10 +58,10 @@ describe('boot recovery', () => {
   it('removes crash leftovers (uncommitted bundle directories, staging files) and records it', async () => {
     const { dataDir, clock } = await history();
     fs.mkdirSync(path.join(dataDir, 'bundles', 'e'.repeat(64)));
-    fs.writeFileSync(path.join(dataDir, 'staging', 'abc.vbundle'), 'partial');
+    fs.writeFileSync(path.join(dataDir, 'install-staging', 'abc.vbundle'), 'partial');
     const l = await openLifecycle(dataDir, clock, { noTrust: true });
     open.push(l);
-    expect(fs.readdirSync(path.join(dataDir, 'staging'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dataDir, 'install-staging'))).toEqual([]);
     expect(fs.readdirSync(path.join(dataDir, 'bundles'))).toHaveLength(3);
     const recovery = [...l.audit.records()].find((r) => r.kind === 'recovery');
     expect(recovery?.payload).toMatchObject({
