@@ -69,6 +69,35 @@ export function channelRange(x: Float64Array): ChannelRange {
   };
 }
 
+/** channelRange for a channel known to hold only finite samples (the common case: no test per sample). */
+export function finiteRange(x: Float64Array): ChannelRange {
+  const n = x.length;
+  if (n === 0) return channelRange(x);
+  let min = x[0] as number;
+  let max = min;
+  let atMin = 1;
+  let atMax = 1;
+  for (let i = 1; i < n; i += 1) {
+    const v = x[i] as number;
+    if (v > max) {
+      max = v;
+      atMax = 1;
+    } else if (v === max) atMax += 1;
+    else if (v < min) {
+      min = v;
+      atMin = 1;
+    } else if (v === min) atMin += 1;
+  }
+  return {
+    min,
+    max,
+    atMin,
+    atMax,
+    plateauAtMin: atMin >= 2 && hasPair(x, min),
+    plateauAtMax: atMax >= 2 && hasPair(x, max),
+  };
+}
+
 function hasPair(x: Float64Array, value: number): boolean {
   for (let i = 1; i < x.length; i += 1) if (x[i] === value && x[i - 1] === value) return true;
   return false;
@@ -84,20 +113,18 @@ export function countHeld(
   minRun: number,
   ranges: readonly ChannelRange[],
 ): number {
-  const n = channels[0]?.length ?? 0;
+  const first = channels[0];
+  if (!first) return 0;
+  const n = first.length;
+  const count = channels.length;
   let held = 0;
   let run = 1;
   for (let i = 1; i <= n; i += 1) {
-    let same = i < n;
-    if (same) {
-      for (let c = 0; c < channels.length; c += 1) {
-        const x = channels[c] as Float64Array;
-        // NaN never equals itself: gaps are not "held".
-        if ((x[i] as number) !== (x[i - 1] as number)) {
-          same = false;
-          break;
-        }
-      }
+    // NaN never equals itself: gaps are not "held". Channel 0 decides almost every sample alone.
+    let same = i < n && first[i] === first[i - 1];
+    for (let c = 1; same && c < count; c += 1) {
+      const x = channels[c] as Float64Array;
+      if (x[i] !== x[i - 1]) same = false;
     }
     if (same) run += 1;
     else {

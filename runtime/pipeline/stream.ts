@@ -6,13 +6,7 @@ import type { InputSpec } from '../../models/format/manifest.ts';
 import { StreamClock } from './clock.ts';
 import { PipelineError } from './errors.ts';
 import { validateFrame } from './frame.ts';
-import {
-  channelRange,
-  countHeld,
-  heldRunSamples,
-  type ChannelRange,
-  type RawWindowStats,
-} from './measure.ts';
+import { channelRange, countHeld, finiteRange, heldRunSamples, type RawWindowStats } from './measure.ts';
 import type { SamplesFrame, StreamSpec, Window } from './types.ts';
 
 export { MAX_FRAME_SAMPLES } from './frame.ts';
@@ -335,16 +329,22 @@ export class StreamWindower {
         if (s & INF) infiniteSamples += 1;
       }
     }
-    // Native samples, unwrapped (float32 → float64), and their ranges.
+    // Native samples, unwrapped (float32 → float64) into one allocation per window (a typed array
+    // allocation costs about as much as copying a few hundred samples); when the window must be
+    // resampled, the native copy goes to a shared scratch buffer instead (cut is synchronous).
+    const channelCount = this.ring.length;
+    const resampling = this.modelWindow !== n;
+    const buffer = resampling ? scratch(n * channelCount) : new Float64Array(n * channelCount);
     const native: Float64Array[] = [];
-    const ranges: ChannelRange[] = [];
-    for (const ring of this.ring) {
-      const out = new Float64Array(n);
+    for (let c = 0; c < channelCount; c += 1) {
+      const ring = this.ring[c] as Float32Array;
+      const out = buffer.subarray(c * n, (c + 1) * n);
       out.set(ring.subarray(slot, n));
       if (slot > 0) out.set(ring.subarray(0, slot), n - slot);
       native.push(out);
-      ranges.push(channelRange(out));
     }
+    const allFinite = missingSamples + nanSamples + infiniteSamples === 0;
+    const ranges = native.map((x) => (allFinite ? finiteRange(x) : channelRange(x)));
     const raw: RawWindowStats = {
       nativeLength: n,
       nativeRateHz: this.spec.rateHz,
@@ -375,7 +375,7 @@ export class StreamWindower {
       startMs: this.clock.line(start) + first,
       endMs: this.clock.line(end) + last,
       rateHz: this.input.sampleRateHz,
-      channels: this.modelWindow === n ? native : native.map((x) => this.resample(x)),
+      channels: resampling ? this.resampleAll(native) : native,
       flagsUnion,
       flaggedSamples,
       missingSamples,
@@ -393,18 +393,29 @@ export class StreamWindower {
    * Linear interpolation from the stream's rate to the model's (only ever within the manifest's
    * rate tolerance): model sample i sits at native position i·n/m. A NaN neighbour gives NaN.
    */
-  private resample(x: Float64Array): Float64Array {
-    const n = x.length;
+  private resampleAll(native: readonly Float64Array[]): Float64Array[] {
     const m = this.modelWindow;
-    const out = new Float64Array(m);
-    const step = n / m;
-    for (let i = 0; i < m; i += 1) {
-      const position = Math.min(n - 1, i * step);
-      const left = Math.floor(position);
-      const fraction = position - left;
-      const a = x[left] as number;
-      out[i] = fraction === 0 ? a : a + ((x[Math.min(n - 1, left + 1)] as number) - a) * fraction;
-    }
-    return out;
+    const buffer = new Float64Array(m * native.length);
+    return native.map((x, c) => {
+      const out = buffer.subarray(c * m, (c + 1) * m);
+      const n = x.length;
+      const step = n / m;
+      for (let i = 0; i < m; i += 1) {
+        const position = Math.min(n - 1, i * step);
+        const left = Math.floor(position);
+        const fraction = position - left;
+        const a = x[left] as number;
+        out[i] = fraction === 0 ? a : a + ((x[Math.min(n - 1, left + 1)] as number) - a) * fraction;
+      }
+      return out;
+    });
   }
+}
+
+let scratchBuffer = new Float64Array(0);
+
+/** A scratch buffer shared by every windower (cut never yields, so one at a time uses it). */
+function scratch(length: number): Float64Array {
+  if (scratchBuffer.length < length) scratchBuffer = new Float64Array(length);
+  return scratchBuffer.subarray(0, length);
 }
