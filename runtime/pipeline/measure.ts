@@ -98,6 +98,55 @@ export function finiteRange(x: Float64Array): ChannelRange {
   };
 }
 
+/**
+ * finiteRange and countHeld of a single finite channel in one pass (long single-lead windows: every
+ * pass over 7,500 samples counts). Held runs are noted as they end and judged once the extremes
+ * are known.
+ */
+export function finiteRangeAndHeld(x: Float64Array, minRun: number): { range: ChannelRange; held: number } {
+  const n = x.length;
+  if (n === 0) return { range: channelRange(x), held: 0 };
+  let min = x[0] as number;
+  let max = min;
+  let atMin = 1;
+  let atMax = 1;
+  let run = 1;
+  let runs: number[] | null = null; // [value, length] of each held run
+  for (let i = 1; i < n; i += 1) {
+    const v = x[i] as number;
+    if (v === x[i - 1]) run += 1;
+    else {
+      if (run >= minRun) (runs ??= []).push(x[i - 1] as number, run);
+      run = 1;
+    }
+    if (v > max) {
+      max = v;
+      atMax = 1;
+    } else if (v === max) atMax += 1;
+    else if (v < min) {
+      min = v;
+      atMin = 1;
+    } else if (v === min) atMin += 1;
+  }
+  if (run >= minRun) (runs ??= []).push(x[n - 1] as number, run);
+  let held = 0;
+  if (runs) {
+    for (let k = 0; k < runs.length; k += 2) {
+      const value = runs[k] as number;
+      if (value !== max && value !== min) held += runs[k + 1] as number;
+    }
+  }
+  const range: ChannelRange = {
+    min,
+    max,
+    atMin,
+    atMax,
+    plateauAtMin: atMin >= 2 && hasPair(x, min),
+    plateauAtMax: atMax >= 2 && hasPair(x, max),
+  };
+  return { range, held };
+}
+
 function hasPair(x: Float64Array, value: number): boolean {
   for (let i = 1; i < x.length; i += 1) if (x[i] === value && x[i - 1] === value) return true;
   return false;

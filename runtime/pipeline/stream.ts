@@ -1,4 +1,4 @@
-// Per-stream state: a ring buffer of one window of samples at the stream's own rate, sample
+// Per-stream state: a ring buffer of one window of samples at the stream's own rate, per-block
 // counters, gap filling, the stream clock, and window cutting at the manifest's window/hop
 // (docs/pipeline.md "Streams and windows"). Memory per stream is fixed when the stream opens and
 // never grows with the data: see streamBufferBytes.
@@ -6,7 +6,14 @@ import type { InputSpec } from '../../models/format/manifest.ts';
 import { StreamClock } from './clock.ts';
 import { PipelineError } from './errors.ts';
 import { validateFrame } from './frame.ts';
-import { channelRange, countHeld, finiteRange, heldRunSamples, type RawWindowStats } from './measure.ts';
+import {
+  channelRange,
+  countHeld,
+  finiteRange,
+  finiteRangeAndHeld,
+  heldRunSamples,
+  type RawWindowStats,
+} from './measure.ts';
 import type { SamplesFrame, StreamSpec, Window } from './types.ts';
 
 export { MAX_FRAME_SAMPLES } from './frame.ts';
@@ -28,13 +35,22 @@ export interface StreamStats {
   readonly framesRejected: number;
 }
 
-/** Per-sample status bits kept beside the ring. */
-const MISSING = 1; // counter gap
-const NAN = 2; // NaN sent by the firmware (any channel)
-const INF = 4; // ±Infinity sent by the firmware (any channel)
+/** Status bits of one incoming time point (any channel). */
+const NAN = 2; // NaN sent by the firmware
+const INF = 4; // ±Infinity sent by the firmware
 
-/** Four doubles per block: residual at the block start, min, max, and latest. */
-const BLOCK_FIELDS = 4;
+/**
+ * Per timing block (gcd of window and hop, so that every window is a whole number of blocks): the
+ * residual at its start, min, max and latest (timing), then the union of sensor flags, flagged,
+ * missing, NaN and ±Infinity sample counts — kept as samples arrive, so that cutting a window merges
+ * a few blocks instead of rescanning the window (every sample is in window/hop windows).
+ */
+const BLOCK_FIELDS = 9;
+const B_FLAGS = 4;
+const B_FLAGGED = 5;
+const B_MISSING = 6;
+const B_NAN = 7;
+const B_INF = 8;
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
@@ -60,13 +76,13 @@ function geometry(input: InputSpec, rateHz: number): Geometry {
 }
 
 /**
- * Bytes of sample state one stream holds for a model's input at a declared rate: per native window
- * sample 4 B per channel (float32 ring) + 1 B sensor flags + 1 B status, plus 32 B per timing block.
- * Object headers (≈ 1 KB per stream, measured in bench/pipeline.bench.ts) come on top.
+ * Bytes of sample state one stream holds for a model's input at a declared rate: 4 B per channel per
+ * native window sample (float32 ring) plus 72 B per block (window/gcd(window, hop) blocks). Object
+ * headers and per-stream model state (≈ 2.5 KB of heap, bench/pipeline.bench.ts) come on top.
  */
 export function streamBufferBytes(input: InputSpec, declaredRateHz: number, channelCount: number): number {
   const g = geometry(input, declaredRateHz);
-  return g.nativeWindow * (channelCount * 4 + 2) + (g.nativeWindow / g.blockSize) * BLOCK_FIELDS * 8;
+  return g.nativeWindow * channelCount * 4 + (g.nativeWindow / g.blockSize) * BLOCK_FIELDS * 8;
 }
 
 export class StreamWindower {
@@ -76,8 +92,6 @@ export class StreamWindower {
   private readonly blockSize: number;
   private readonly blocksPerWindow: number;
   private readonly ring: Float32Array[];
-  private readonly flags: Uint8Array;
-  private readonly status: Uint8Array;
   private readonly blocks: Float64Array;
   private readonly heldRun: number;
   private readonly clock: StreamClock;
@@ -125,8 +139,6 @@ export class StreamWindower {
     this.blockSize = g.blockSize;
     this.blocksPerWindow = g.nativeWindow / g.blockSize;
     this.ring = Array.from({ length: spec.channelCount }, () => new Float32Array(this.nativeWindow));
-    this.flags = new Uint8Array(this.nativeWindow);
-    this.status = new Uint8Array(this.nativeWindow);
     this.blocks = new Float64Array(this.blocksPerWindow * BLOCK_FIELDS);
     this.heldRun = heldRunSamples(spec.rateHz);
     this.clock = new StreamClock(spec.rateHz);
@@ -203,26 +215,43 @@ export class StreamWindower {
         const source = frame.channels[c] as Float32Array;
         (this.ring[c] as Float32Array).set(source.subarray(from, from + run), slot);
       }
-      if (frame.flags) this.flags.set(frame.flags.subarray(from, from + run), slot);
-      else this.flags.fill(0, slot, slot + run);
-      this.markStatus(frame, from, slot, run);
+      this.markStatus(frame, from, run);
       this.nextCounter += run;
       done += run;
     }
   }
 
-  private markStatus(frame: SamplesFrame, from: number, slot: number, run: number): void {
-    const status = this.status;
+  private markStatus(frame: SamplesFrame, from: number, run: number): void {
     const channels = frame.channels;
+    const flags = frame.flags;
+    const blocks = this.blocks;
+    const b = this.blockSize;
+    let at = this.blockOffset(this.nextCounter);
+    let toBoundary = b - ((this.nextCounter - this.origin) % b);
     let nan = 0;
     for (let i = 0; i < run; i += 1) {
+      if (toBoundary === 0) {
+        at = this.blockOffset(this.nextCounter + i);
+        toBoundary = b;
+      }
+      toBoundary -= 1;
       let s = 0;
       for (let c = 0; c < channels.length; c += 1) {
         const v = (channels[c] as Float32Array)[from + i] as number;
         if (v - v !== 0) s |= v === v ? INF : NAN;
       }
-      status[slot + i] = s;
-      if (s & NAN) nan += 1;
+      if (s !== 0) {
+        if (s & NAN) {
+          nan += 1;
+          blocks[at + B_NAN] = (blocks[at + B_NAN] as number) + 1;
+        }
+        if (s & INF) blocks[at + B_INF] = (blocks[at + B_INF] as number) + 1;
+      }
+      const flag = flags ? (flags[from + i] as number) : 0;
+      if (flag !== 0) {
+        blocks[at + B_FLAGS] = (blocks[at + B_FLAGS] as number) | flag;
+        blocks[at + B_FLAGGED] = (blocks[at + B_FLAGGED] as number) + 1;
+      }
     }
     this.stats.nanSamples += nan;
   }
@@ -236,8 +265,14 @@ export class StreamWindower {
       const run = Math.min(count - done, n - slot);
       this.startBlocks(this.nextCounter, run);
       for (const channel of this.ring) channel.fill(Number.NaN, slot, slot + run);
-      this.flags.fill(0, slot, slot + run);
-      this.status.fill(MISSING, slot, slot + run);
+      // Missing counts per block (a run may cross block boundaries).
+      for (let c = this.nextCounter; c < this.nextCounter + run;) {
+        const toBoundary = this.blockSize - ((c - this.origin) % this.blockSize);
+        const k = Math.min(toBoundary, this.nextCounter + run - c);
+        const at = this.blockOffset(c) + B_MISSING;
+        this.blocks[at] = (this.blocks[at] as number) + k;
+        c += k;
+      }
       this.nextCounter += run;
       done += run;
     }
@@ -291,6 +326,7 @@ export class StreamWindower {
       this.blocks[at + 1] = r;
       this.blocks[at + 2] = r;
       this.blocks[at + 3] = r;
+      this.blocks.fill(0, at + B_FLAGS, at + BLOCK_FIELDS);
     }
   }
 
@@ -309,25 +345,19 @@ export class StreamWindower {
     const n = this.nativeWindow;
     const end = start + n;
     const slot = start % n;
-    // Sensor flags and sample status over the window (two contiguous runs of the ring).
+    // Sensor flags and sample status over the window: merged from its blocks.
     let flagsUnion = 0;
     let flaggedSamples = 0;
     let missingSamples = 0;
     let nanSamples = 0;
     let infiniteSamples = 0;
-    for (let k = 0; k < n; k += 1) {
-      const i = k + slot < n ? k + slot : k + slot - n;
-      const flag = this.flags[i] as number;
-      if (flag !== 0) {
-        flagsUnion |= flag;
-        flaggedSamples += 1;
-      }
-      const s = this.status[i] as number;
-      if (s !== 0) {
-        if (s & MISSING) missingSamples += 1;
-        else if (s & NAN) nanSamples += 1;
-        if (s & INF) infiniteSamples += 1;
-      }
+    const blocks = this.blocks;
+    for (let at = 0; at < blocks.length; at += BLOCK_FIELDS) {
+      flagsUnion |= blocks[at + B_FLAGS] as number;
+      flaggedSamples += blocks[at + B_FLAGGED] as number;
+      missingSamples += blocks[at + B_MISSING] as number;
+      nanSamples += blocks[at + B_NAN] as number;
+      infiniteSamples += blocks[at + B_INF] as number;
     }
     // Native samples, unwrapped (float32 → float64) into one allocation per window (a typed array
     // allocation costs about as much as copying a few hundred samples); when the window must be
@@ -344,15 +374,29 @@ export class StreamWindower {
       native.push(out);
     }
     const allFinite = missingSamples + nanSamples + infiniteSamples === 0;
-    const ranges = native.map((x) => (allFinite ? finiteRange(x) : channelRange(x)));
-    const raw: RawWindowStats = {
-      nativeLength: n,
-      nativeRateHz: this.spec.rateHz,
-      nanSamples,
-      infiniteSamples,
-      heldSamples: countHeld(native, this.heldRun, ranges),
-      channels: ranges,
-    };
+    let raw: RawWindowStats;
+    const only = native[0];
+    if (allFinite && channelCount === 1 && only) {
+      const { range, held } = finiteRangeAndHeld(only, this.heldRun);
+      raw = {
+        nativeLength: n,
+        nativeRateHz: this.spec.rateHz,
+        nanSamples,
+        infiniteSamples,
+        heldSamples: held,
+        channels: [range],
+      };
+    } else {
+      const ranges = native.map((x) => (allFinite ? finiteRange(x) : channelRange(x)));
+      raw = {
+        nativeLength: n,
+        nativeRateHz: this.spec.rateHz,
+        nanSamples,
+        infiniteSamples,
+        heldSamples: countHeld(native, this.heldRun, ranges),
+        channels: ranges,
+      };
+    }
     // Timing: spread of residuals over the window's blocks.
     let low = Number.POSITIVE_INFINITY;
     let high = Number.NEGATIVE_INFINITY;

@@ -200,7 +200,7 @@ describe('StreamWindower', () => {
   });
 
   it('documents its memory bound', () => {
-    expect(streamBufferBytes(input, 10, 2)).toBe(20 * (2 * 4 + 2) + 2 * 32);
+    expect(streamBufferBytes(input, 10, 2)).toBe(20 * 2 * 4 + 2 * 72);
     // Fall detector: 4 s at 50 Hz, 3 axes, hop 1 s; AF screener: 30 s at 250 Hz, 1 lead, hop 5 s.
     const fall: InputSpec = {
       ...input,
@@ -208,7 +208,7 @@ describe('StreamWindower', () => {
       sampleRateHz: 50,
       windowS: 4,
     };
-    expect(streamBufferBytes(fall, 50, 3)).toBe(200 * 14 + 4 * 32);
+    expect(streamBufferBytes(fall, 50, 3)).toBe(200 * 12 + 4 * 72);
     const af: InputSpec = {
       ...input,
       channels: input.channels.slice(0, 1),
@@ -216,6 +216,6 @@ describe('StreamWindower', () => {
       windowS: 30,
       hopS: 5,
     };
-    expect(streamBufferBytes(af, 250, 1)).toBe(7500 * 6 + 6 * 32);
+    expect(streamBufferBytes(af, 250, 1)).toBe(7500 * 4 + 6 * 72);
   });
 });
