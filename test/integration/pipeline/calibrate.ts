@@ -13,10 +13,15 @@
 //      (0.1–0.5 Hz) and ≤ 0.1 % of clean windows (the model's band-pass tolerates wander below it).
 //   4. The proposed policies are then run through the real pipeline on artifact scenarios (again
 //      other seeds) and the gate figures printed.
+//   5. OOD on deliberately shifted inputs (units error, tachycardia, gain) is reported.
+//   6. The fall detector's fallback rule (it answers the windows the model must not judge) is run on
+//      labelled dataset windows: it must fire on falls and not on near-falls. Its posture-change
+//      (≥ 30°, Kangas et al. 2008) and impact-width (≥ 40 ms: a body's impact is damped by soft
+//      tissue, a dropped device's is a single-sample spike) terms were added for that.
 import type { Manifest } from '../../../models/format/manifest.ts';
 import { compilePreprocessing, sqiSteps } from '../../../models/ops/index.ts';
 import { featureExtractor, featureReference } from '../../../runtime/loader.ts';
-import { StreamWindower, type Window } from '../../../runtime/pipeline/index.ts';
+import { StreamWindower, evaluateRule, type Window } from '../../../runtime/pipeline/index.ts';
 import { Rng, afWindows, applyArtifacts, fallWindows } from '../../../simulator/index.ts';
 import { formatFigures, gateFigures, judgeScenarios } from './helpers/gate.ts';
 import { referenceArtifacts, referencePipeline, type ReferenceName } from './helpers/reference.ts';
@@ -254,6 +259,29 @@ async function main(): Promise<void> {
     afArtifacts,
   );
   await rp.close();
+
+  log("6. The fall detector's fallback rule on dataset windows (seed 61000): share of windows it fires on");
+  const manifest = referenceArtifacts('fall-detector').manifest;
+  const extractor = featureExtractor(manifest);
+  const rule = manifest.fallback.kind === 'rule' ? manifest.fallback.rule : null;
+  const fired = new Map<string, [number, number]>();
+  for (const w of fallWindows({ seed: 61_000, count: 4000, positiveFraction: 0.4, nearFallFraction: 0.5 })) {
+    const f = extractor.extract({
+      channels: [Float64Array.from(w.x), Float64Array.from(w.y), Float64Array.from(w.z)],
+      rateHz: 50,
+    } as unknown as Window);
+    if (f.kind !== 'features' || !rule) continue;
+    const kind = w.kind.startsWith('fall') ? 'fall' : w.kind;
+    const entry = fired.get(kind) ?? [0, 0];
+    entry[1] += 1;
+    try {
+      if (evaluateRule(rule, f.named) === true) entry[0] += 1;
+    } catch {
+      // not computable: the rule does not fire
+    }
+    fired.set(kind, entry);
+  }
+  log(`   ${[...fired].map(([k, [n, of]]) => `${k} ${((n / of) * 100).toFixed(1)} %`).join(', ')}`);
 }
 
 await main();

@@ -34,7 +34,7 @@ function runnerFor(
 
 const kind = (s: ResultStatus) => (s.kind === 'fallback' ? `fallback:${s.reason}` : s.kind);
 
-/** Named feature values for the fall detector's rule (acc_mag_max_g ≥ 3.1 and post-impact SD < 0.15). */
+/** Named feature values for the fall detector's rule (impact, stillness, posture change, impact width). */
 function ruleExtractor(values: Record<string, number>): FeatureExtractor {
   const names = fall.model.featureNames;
   return {
@@ -133,7 +133,12 @@ describe('ModelRunner', () => {
   });
 
   it('rule: evaluated on trustworthy features (OOD, inference error, revoked), alerting under the refractory period', async () => {
-    const impact = ruleExtractor({ acc_mag_max_g: 4.2, acc_post_impact_sd_g: 0.05 });
+    const impact = ruleExtractor({
+      acc_mag_max_g: 4.2,
+      acc_post_impact_sd_g: 0.05,
+      acc_orientation_change_deg: 70,
+      acc_impact_width_s: 0.08,
+    });
     const { runner, events, session } = runnerFor(fall, { extractor: impact });
     session.mode = 'fail';
     const first = await runner.process(windowOf(fall, { index: 0 }));
