@@ -25,7 +25,15 @@ import { StreamWindower, evaluateRule, type Window } from '../../../runtime/pipe
 import { Rng, afWindows, applyArtifacts, fallWindows } from '../../../simulator/index.ts';
 import { formatFigures, gateFigures, judgeScenarios } from './helpers/gate.ts';
 import { referenceArtifacts, referencePipeline, type ReferenceName } from './helpers/reference.ts';
-import { WANDER_LIMIT_MV, accelScenario, ecgScenario, framesOf, type Scenario } from './helpers/scenarios.ts';
+import {
+  NOISE_LIMIT_MV,
+  WANDER_LIMIT_MV,
+  accelScenario,
+  ecgScenario,
+  framesOf,
+  type Scenario,
+} from './helpers/scenarios.ts';
+import { scoreWithOnnxRuntime } from '../../../models/onnx/index.ts';
 
 const CLEAN_TARGET = 0.001;
 
@@ -184,6 +192,52 @@ async function main(): Promise<void> {
   log(
     `   clean pSQI min ${Math.min(...af.psqi).toFixed(3)}, max ${Math.max(...af.psqi).toFixed(3)}; basSQI min ${Math.min(...af.bassqi).toFixed(3)}`,
   );
+
+  log(`   model under white noise (afWindows seed 73200): why ${NOISE_LIMIT_MV} mV is the limit`);
+  {
+    const { manifest, modelBytes } = referenceArtifacts('af-screener');
+    const extractor = featureExtractor(manifest);
+    const sqiPlan = compilePreprocessing(
+      sqiSteps(['ecg_psqi', 'ecg_bassqi']),
+      { rateHz: 250, channels: 1, length: 7500 },
+      'sqi',
+    );
+    const base = afWindows({ seed: 73_200, count: 200, source: 'ecg' });
+    for (const sd of [0.1, 0.2, 0.3, 0.4, 0.6]) {
+      const rows: { label: number; x: Float64Array; pass: boolean }[] = [];
+      for (const [i, w] of base.entries()) {
+        const noisy = applyArtifacts(
+          { rateHz: w.rateHz, channels: [w.samples] },
+          [{ kind: 'gaussian-noise', sd }],
+          Rng.of(73_200, 'noise', i),
+        ).channels[0] as Float32Array;
+        const channels = [Float64Array.from(noisy)];
+        const q = sqiPlan.run({ kind: 'signal', rateHz: 250, channels }).values;
+        const pass = (q[0] as number) >= psqiMin && (q[0] as number) <= psqiMax && (q[2] as number) >= basMin;
+        const f = extractor.extract({ channels, rateHz: 250 } as unknown as Window);
+        if (f.kind === 'features') rows.push({ label: w.label, x: f.values, pass });
+      }
+      const scores = await scoreWithOnnxRuntime(
+        modelBytes,
+        Float32Array.from(rows.flatMap((r) => Array.from(r.x))),
+        { inputName: manifest.model.inputName, outputName: manifest.model.outputName, featureCount: 12 },
+      );
+      const t = manifest.thresholds.operatingThreshold;
+      const rate = (subset: number[], label: number) => {
+        const of = subset.filter((k) => rows[k]?.label === label);
+        return (
+          of.filter((k) => ((scores[k] as number) >= t ? 1 : 0) === label).length / Math.max(1, of.length)
+        );
+      };
+      const all = rows.map((_, k) => k);
+      const passed = all.filter((k) => rows[k]?.pass === true);
+      log(
+        `     sd ${sd} mV: refused ${((1 - passed.length / all.length) * 100).toFixed(0)} %; ` +
+          `all windows sens ${rate(all, 1).toFixed(2)} spec ${rate(all, 0).toFixed(2)}; ` +
+          `passed windows sens ${rate(passed, 1).toFixed(2)} spec ${rate(passed, 0).toFixed(2)}`,
+      );
+    }
+  }
 
   log('4. Gate figures with these bounds (artifact scenarios, seeds 74000…)');
   const fallArtifacts = referenceArtifacts('fall-detector', (spec) => {
