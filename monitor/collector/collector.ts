@@ -217,7 +217,7 @@ export class Collector {
 
   enrol(enrolment: Enrolment): void {
     addEnrolment(this.store, enrolment);
-    this.enrolments.reload();
+    this.enrolments.add(enrolment);
   }
 
   retire(fleet: string, device: string, by: string, reason: string): number {

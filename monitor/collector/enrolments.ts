@@ -26,6 +26,12 @@ export class EnrolmentTable {
     this.siteByDevice = sites;
   }
 
+  /** Adds one stored enrolment without re-reading the table. */
+  add(e: Enrolment): void {
+    this.byKid.set(e.kid, e);
+    if (e.retiredAtMs === null) this.siteByDevice.set(`${e.fleet}/${e.device}`, e.site);
+  }
+
   lookup = (kid: string): KeyLookup => {
     const e = this.byKid.get(kid);
     if (e === undefined) return { kind: 'unknown' };
@@ -67,7 +73,7 @@ export function addEnrolment(store: CollectorStore, e: Enrolment): void {
     throw new CollectorError('BAD_ENROLMENT', 'site must be 1–64 printable characters');
   }
   if (e.publicKey.length !== 32) throw new CollectorError('BAD_ENROLMENT', 'the device key must be 32 bytes');
-  const existing = store.enrolments();
+  const existing = store.enrolmentsFor(e.kid, e.fleet, e.device);
   const sameKid = existing.find((x) => x.kid === e.kid);
   if (sameKid !== undefined) {
     if (Buffer.compare(Buffer.from(sameKid.publicKey), Buffer.from(e.publicKey)) !== 0) {

@@ -71,6 +71,8 @@ type Outcome =
     };
 
 const MAX_RECENT_REJECTIONS = 100;
+/** Batches being verified while an earlier one commits (one commits, the others verify). */
+const MAX_BATCHES_IN_FLIGHT = 3;
 
 function bucketOf(ms: number, size: number): number {
   return Math.floor(ms / size) * size;
@@ -139,7 +141,9 @@ export class Ingestor {
   private readonly suppressed = new Set<string>();
   private readonly revoked = new Set<string>();
   private readonly recent: RecentRejection[] = [];
-  private flushing: Promise<void> | null = null;
+  /** Batches classified and not yet committed, and the chain that commits them in order. */
+  private inFlight = 0;
+  private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private drainWaiters: (() => void)[] = [];
   private closed = false;
@@ -223,9 +227,10 @@ export class Ingestor {
 
   /** Resolves once everything accepted so far is committed. */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing !== null) {
-      if (this.flushing) await this.flushing;
-      else await this.flushNow();
+    for (;;) {
+      if (this.queue.length > 0) this.pump(true);
+      if (this.queue.length === 0 && this.inFlight === 0) return;
+      await this.chain;
     }
   }
 
@@ -241,46 +246,60 @@ export class Ingestor {
   }
 
   private schedule(): void {
-    if (this.flushing !== null) return;
+    if (this.closed) return;
     if (this.queue.length >= this.deps.options.flushMaxMessages) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-      void this.flushNow();
+      this.pump(false);
       return;
     }
     this.timer ??= setTimeout(() => {
       this.timer = null;
-      void this.flushNow();
+      this.pump(true);
     }, this.deps.options.flushIntervalMs);
   }
 
-  private flushNow(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.queue.length === 0) return Promise.resolve();
-    const batch = this.queue.splice(0, this.deps.options.flushMaxMessages);
-    this.flushing = this.process(batch)
-      .catch((error: unknown) => {
-        this.deps.logger?.warn({ err: String(error) }, 'collector ingest batch failed');
-      })
-      .finally(() => {
-        this.flushing = null;
-        if (!this.overloaded) {
-          const waiters = this.drainWaiters;
-          this.drainWaiters = [];
-          for (const w of waiters) w();
-        }
-        if (this.queue.length > 0 && !this.closed) this.schedule();
-      });
-    return this.flushing;
+  /**
+   * Takes batches off the queue while fewer than MAX_BATCHES_IN_FLIGHT are being processed: each is
+   * classified at once (main thread) and its signatures go to the verifier (worker threads) while the
+   * previous batches commit, so verification overlaps decoding and storage. Commits stay in order.
+   */
+  private pump(partial: boolean): void {
+    while (this.inFlight < MAX_BATCHES_IN_FLIGHT && this.queue.length > 0) {
+      if (!partial && this.queue.length < this.deps.options.flushMaxMessages) break;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      const batch = this.queue.splice(0, this.deps.options.flushMaxMessages);
+      this.inFlight++;
+      const classified = this.classifyBatch(batch);
+      const checks = classified.flatMap((c) => (c.kind === 'signature' ? [c.check] : []));
+      const verdicts = this.deps.verifier.verify(checks);
+      verdicts.catch(() => undefined); // handled in the chain below
+      this.chain = this.chain
+        .then(async () => {
+          this.process(batch, classified, await verdicts);
+        })
+        .catch((error: unknown) => {
+          this.deps.logger?.warn({ err: String(error) }, 'collector ingest batch failed');
+        })
+        .finally(() => {
+          this.inFlight--;
+          if (!this.overloaded) {
+            const waiters = this.drainWaiters;
+            this.drainWaiters = [];
+            for (const w of waiters) w();
+          }
+          if (this.queue.length > 0) this.schedule();
+        });
+    }
+    if (this.queue.length > 0 && this.inFlight < MAX_BATCHES_IN_FLIGHT) this.schedule();
   }
 
-  private async process(batch: Queued[]): Promise<void> {
+  private classifyBatch(batch: readonly Queued[]): Classified[] {
     const ctx = {
       fleet: this.deps.fleet,
       lookupKey: this.deps.enrolments.lookup,
       maxBytes: this.deps.options.maxMessageBytes,
     };
-    const classified: Classified[] = batch.map((item) => {
+    return batch.map((item) => {
       try {
         return classifyMessage(item.topic, item.payload, ctx);
       } catch (error) {
@@ -291,8 +310,13 @@ export class Ingestor {
         };
       }
     });
-    const checks = classified.flatMap((c) => (c.kind === 'signature' ? [c.check] : []));
-    const verdicts = await this.deps.verifier.verify(checks);
+  }
+
+  private process(
+    batch: readonly Queued[],
+    classified: readonly Classified[],
+    verdicts: readonly boolean[],
+  ): void {
     let v = 0;
     const outcomes: Outcome[] = classified.map((c, i): Outcome => {
       const item = batch[i] as Queued;

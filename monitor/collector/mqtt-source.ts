@@ -77,7 +77,13 @@ async function connectWith(
     reconnectPeriod: 0,
     resubscribe: true,
   };
-  if (protocol === 5) mqttOptions.properties = { sessionExpiryInterval: options.sessionExpiryS ?? 86_400 };
+  // A clean session must not outlive the connection: in a shared-subscription group an expired-later
+  // session of a collector that has gone keeps receiving its share of the messages into a queue.
+  if (protocol === 5) {
+    mqttOptions.properties = {
+      sessionExpiryInterval: options.clean === true ? 0 : (options.sessionExpiryS ?? 86_400),
+    };
+  }
   if (options.username !== undefined) mqttOptions.username = options.username;
   if (options.password !== undefined) mqttOptions.password = options.password;
   if (options.ca !== undefined) mqttOptions.ca = options.ca;

@@ -66,7 +66,7 @@ export const COLLECTOR_DEFAULTS: CollectorOptions = Object.freeze({
   gapLostAfterMs: 6 * 3_600_000,
   silentAfterMs: 2 * 3_600_000,
   maxMessageBytes: 64 * 1024,
-  flushMaxMessages: 2000,
+  flushMaxMessages: 500,
   flushIntervalMs: 50,
   maxQueuedMessages: 20_000,
   verifyThreads: 1,

@@ -57,8 +57,8 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS profiles (profile_sha TEXT PRIMARY KEY, json TEXT NOT NULL, added_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
   device TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, fleet TEXT NOT NULL,
-  received_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, kid TEXT, payload BLOB NOT NULL,
-  PRIMARY KEY (device, seq)) WITHOUT ROWID;
+  received_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, kid TEXT, payload BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (device, seq);
 CREATE TABLE IF NOT EXISTS reports (
   device TEXT NOT NULL, seq INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
   manifest_sha TEXT NOT NULL, role TEXT NOT NULL, cohort TEXT NOT NULL, firmware TEXT NOT NULL,
@@ -68,8 +68,8 @@ CREATE INDEX IF NOT EXISTS reports_model ON reports (manifest_sha, role, start_m
 CREATE INDEX IF NOT EXISTS reports_device ON reports (device, start_ms);
 CREATE TABLE IF NOT EXISTS rollups (
   level TEXT NOT NULL, manifest_sha TEXT NOT NULL, role TEXT NOT NULL, bucket_ms INTEGER NOT NULL,
-  cohort TEXT NOT NULL, firmware TEXT NOT NULL, site TEXT NOT NULL, data BLOB NOT NULL, shadow TEXT,
-  PRIMARY KEY (level, manifest_sha, role, bucket_ms, cohort, firmware, site)) WITHOUT ROWID;
+  cohort TEXT NOT NULL, firmware TEXT NOT NULL, site TEXT NOT NULL, data BLOB NOT NULL, shadow TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS rollups_key ON rollups (level, manifest_sha, role, bucket_ms, cohort, firmware, site);
 CREATE TABLE IF NOT EXISTS device_days (
   day_ms INTEGER NOT NULL, device TEXT NOT NULL, manifest_sha TEXT NOT NULL, role TEXT NOT NULL,
   cohort TEXT NOT NULL, firmware TEXT NOT NULL, site TEXT NOT NULL, reports INTEGER NOT NULL,
@@ -105,6 +105,12 @@ CREATE TABLE IF NOT EXISTS streaks (
 CREATE INDEX IF NOT EXISTS streaks_model ON streaks (manifest_sha, role);
 CREATE TABLE IF NOT EXISTS watermarks (
   manifest_sha TEXT NOT NULL, role TEXT NOT NULL, window_ms INTEGER NOT NULL, PRIMARY KEY (manifest_sha, role));
+`;
+
+// The journal lives in its own small file, FILE.inbox (never FILE-journal: that name is SQLite's own
+// rollback journal). One short autocommit per message, never behind a large ingest commit or a WAL
+// checkpoint of the main database.
+const JOURNAL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS journal (
   id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, received_ms INTEGER NOT NULL, seq_hint INTEGER);
 `;
@@ -176,9 +182,6 @@ function statements(db: Database.Database) {
     addCounter: p(
       `INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value`,
     ),
-    deleteJournal: p(`DELETE FROM journal WHERE id = ?`),
-    journalAppend: p(`INSERT INTO journal (topic, payload, received_ms, seq_hint) VALUES (?, ?, ?, ?)`),
-    journal: p(`SELECT id, topic, payload, received_ms, seq_hint FROM journal ORDER BY id LIMIT ?`),
     getModel: p(`SELECT * FROM models WHERE manifest_sha = ?`),
     putModel: p(
       `INSERT OR REPLACE INTO models (manifest_sha, profile_sha, family, bundle_id, version, sequence,
@@ -194,20 +197,43 @@ function statements(db: Database.Database) {
 export class SqliteCollectorStore implements CollectorStore {
   readonly db: Database.Database;
   private readonly s: ReturnType<typeof statements>;
+  private readonly journalDb: Database.Database | null = null;
+  private readonly j: {
+    append: Database.Statement;
+    list: Database.Statement;
+    deleteRange: Database.Statement;
+  } | null = null;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     try {
       this.db = new Database(file, { readonly: options.readonly === true });
+      this.db.pragma('busy_timeout = 5000');
       if (options.readonly !== true) {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+        // Fewer, larger WAL checkpoints: ingest writes about 1 KB per report.
+        this.db.pragma('wal_autocheckpoint = 8192');
         this.migrate();
+        const jdb = new Database(`${file}.inbox`);
+        jdb.pragma('busy_timeout = 5000');
+        jdb.pragma('journal_mode = WAL');
+        jdb.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+        jdb.exec(JOURNAL_SCHEMA);
+        this.journalDb = jdb;
+        this.j = {
+          append: jdb.prepare(
+            `INSERT INTO journal (topic, payload, received_ms, seq_hint) VALUES (?, ?, ?, ?)`,
+          ),
+          list: jdb.prepare(
+            `SELECT id, topic, payload, received_ms, seq_hint FROM journal ORDER BY id LIMIT ?`,
+          ),
+          deleteRange: jdb.prepare(`DELETE FROM journal WHERE id BETWEEN ? AND ?`),
+        };
       }
     } catch (cause) {
       if (cause instanceof CollectorError) throw cause;
       throw new CollectorError('STORE_FAILED', `cannot open the collector database ${file}`, { cause });
     }
-    this.db.pragma('busy_timeout = 5000');
     this.s = statements(this.db);
   }
 
@@ -348,7 +374,15 @@ export class SqliteCollectorStore implements CollectorStore {
   }
 
   deleteJournal(ids: readonly number[]): void {
-    for (const id of ids) this.s.deleteJournal.run(id);
+    // Journal ids of a batch are mostly one contiguous run: delete by ranges.
+    const sorted = [...ids].sort((a, b) => a - b);
+    let i = 0;
+    while (i < sorted.length) {
+      let j = i;
+      while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+      this.journalStatements().deleteRange.run(sorted[i], sorted[j]);
+      i = j + 1;
+    }
   }
 
   upsertModel(m: ModelInfo): void {
@@ -381,11 +415,17 @@ export class SqliteCollectorStore implements CollectorStore {
     receivedMs: number,
     seqHint: number | null = null,
   ): number {
-    return Number(this.s.journalAppend.run(topic, payload, receivedMs, seqHint).lastInsertRowid);
+    return Number(this.journalStatements().append.run(topic, payload, receivedMs, seqHint).lastInsertRowid);
+  }
+
+  private journalStatements(): NonNullable<SqliteCollectorStore['j']> {
+    if (this.j === null) throw new CollectorError('STORE_FAILED', 'a read-only store has no journal');
+    return this.j;
   }
 
   journal(limit: number): JournalEntry[] {
-    return (this.s.journal.all(limit) as Row[]).map((r) => ({
+    if (this.j === null) return [];
+    return (this.j.list.all(limit) as Row[]).map((r) => ({
       id: num(r.id),
       topic: str(r.topic),
       payload: bytes(r.payload),
@@ -419,10 +459,8 @@ export class SqliteCollectorStore implements CollectorStore {
       );
   }
 
-  enrolments(): Enrolment[] {
-    return (
-      this.db.prepare(`SELECT * FROM enrolments ORDER BY fleet, device, enrolled_at_ms`).all() as Row[]
-    ).map((r) => ({
+  private enrolmentOf(r: Row): Enrolment {
+    return {
       fleet: str(r.fleet),
       device: str(r.device),
       kid: str(r.kid),
@@ -435,7 +473,21 @@ export class SqliteCollectorStore implements CollectorStore {
       retiredAtMs: optNum(r.retired_at_ms),
       retiredBy: optStr(r.retired_by),
       retiredReason: optStr(r.retired_reason),
-    }));
+    };
+  }
+
+  enrolments(): Enrolment[] {
+    return (
+      this.db.prepare(`SELECT * FROM enrolments ORDER BY fleet, device, enrolled_at_ms`).all() as Row[]
+    ).map((r) => this.enrolmentOf(r));
+  }
+
+  enrolmentsFor(kid: string, fleet: string, device: string): Enrolment[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM enrolments WHERE kid = ? OR (fleet = ? AND device = ?)`)
+        .all(kid, fleet, device) as Row[]
+    ).map((r) => this.enrolmentOf(r));
   }
 
   retireDevice(fleet: string, device: string, atMs: number, by: string, reason: string): number {
@@ -879,5 +931,6 @@ export class SqliteCollectorStore implements CollectorStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.journalDb?.open === true) this.journalDb.close();
   }
 }

@@ -101,6 +101,8 @@ export interface CollectorStore extends CollectorWriter {
   // Enrolment
   putEnrolment(enrolment: Enrolment): void;
   enrolments(): Enrolment[];
+  /** Enrolments with this kid or for this device (any state). */
+  enrolmentsFor(kid: string, fleet: string, device: string): Enrolment[];
   retireDevice(fleet: string, device: string, atMs: number, by: string, reason: string): number;
 
   // Models and profiles
