@@ -158,6 +158,12 @@ export class Collector {
     return this.lastEvaluation;
   }
 
+  /** End of the newest rollup bucket (device clock; 0 without data). */
+  latestDataMs(): number {
+    const b = this.ingest.latestBucketMs;
+    return b === null ? 0 : b + this.options.bucketMs;
+  }
+
   accept(topic: string, payload: Uint8Array, seqHint: number | null = null): void {
     this.ingest.accept(topic, payload, this.now(), seqHint);
   }

@@ -98,7 +98,12 @@ export class Evaluator {
       let start = this.store.watermark(k.manifestSha256, k.role) ?? k.firstBucketMs;
       let done = 0;
       const streaks = new Map(this.store.streaks(k.manifestSha256, k.role).map((s) => [s.key, s]));
-      while (start + bucketMs + evaluationGraceMs <= nowMs && done < MAX_WINDOWS_PER_RUN) {
+      // A window is closed when the collector's clock has passed its end plus the grace, or when the
+      // model's devices have moved on (event time: data of a bucket starting at or after end + grace
+      // exists), which also covers devices whose clocks run ahead (simulations, replays).
+      const closed = (end: number): boolean =>
+        end + evaluationGraceMs <= nowMs || k.lastBucketMs >= end + evaluationGraceMs;
+      while (closed(start + bucketMs) && done < MAX_WINDOWS_PER_RUN) {
         const r = this.evaluateWindow(model, profile, k.role, start, streaks, nowMs);
         windows++;
         done++;

@@ -117,8 +117,9 @@ class Query {
     return v as T;
   }
 
-  range(nowMs: number): { fromMs: number; toMs: number } {
-    const toMs = this.time('to') ?? nowMs + 1;
+  /** `to` defaults to now, or to the end of the newest data when devices' clocks run ahead. */
+  range(nowMs: number, latestMs = nowMs): { fromMs: number; toMs: number } {
+    const toMs = this.time('to') ?? Math.max(nowMs, latestMs) + 1;
     const fromMs = this.time('from') ?? toMs - DEFAULT_RANGE_MS;
     if (!(fromMs < toMs)) bad('from must be before to');
     if (toMs - fromMs > HTTP_LIMITS.maxRangeMs) bad('the range may cover at most 400 days');
@@ -191,6 +192,7 @@ export async function handleApi(
   if (parts[0] !== 'api' || parts[1] !== 'v1') throw new CollectorError('NOT_FOUND', 'no such path');
   const q = new Query(url.searchParams);
   const nowMs = collector.now();
+  const latestMs = collector.latestDataMs();
   const [, , resource, id, sub, extra] = parts;
   if (extra !== undefined) throw new CollectorError('NOT_FOUND', 'no such path');
   if (method === 'POST') {
@@ -214,7 +216,7 @@ export async function handleApi(
     case 'models': {
       if (id === undefined) return collector.store.models().map((m) => collector.analytics.modelSummary(m));
       if (!SHA.test(id)) bad('a model version is named by its manifest SHA-256 (64 hex digits)');
-      const range = { ...q.range(nowMs), role: q.role() };
+      const range = { ...q.range(nowMs, latestMs), role: q.role() };
       const resolution = q.resolution();
       const r = resolution === undefined ? range : { ...range, resolution };
       const groupBy = q.oneOf<GroupDimension>('groupBy', GROUP_DIMENSIONS);
@@ -255,7 +257,7 @@ export async function handleApi(
       if (!DEVICE.test(id) || sub !== undefined) bad('bad device id');
       const device = collector.devices().find((d) => d.device === id);
       if (device === undefined) throw new CollectorError('NOT_FOUND', `no device ${id}`);
-      const range = q.range(nowMs);
+      const range = q.range(nowMs, latestMs);
       return {
         ...device,
         checkpoints: collector.store.checkpoints(id, 50).map(({ signed: _signed, ...c }) => c),
@@ -291,7 +293,7 @@ export async function handleApi(
       if (device !== undefined && !DEVICE.test(device)) bad('bad device id');
       const kind = q.oneOf<IncidentKind>('kind', INCIDENT_KINDS);
       return collector.store.incidents({
-        ...q.range(nowMs),
+        ...q.range(nowMs, latestMs),
         ...(device === undefined ? {} : { device }),
         ...(kind === undefined ? {} : { kinds: [kind] }),
         limit: q.int('limit', 1, 10_000) ?? 1000,

@@ -141,6 +141,8 @@ export class Ingestor {
   private readonly suppressed = new Set<string>();
   private readonly revoked = new Set<string>();
   private readonly recent: RecentRejection[] = [];
+  /** Start of the newest evaluation bucket holding data (device clock). */
+  latestBucketMs: number | null = null;
   /** Batches classified and not yet committed, and the chain that commits them in order. */
   private inFlight = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -156,6 +158,7 @@ export class Ingestor {
     }
     for (const m of deps.store.models()) this.knownModels.add(m.manifestSha256);
     for (const k of deps.store.rollupKeys('bucket')) {
+      this.latestBucketMs = Math.max(this.latestBucketMs ?? k.lastBucketMs, k.lastBucketMs);
       const row = deps.store.rollups({
         level: 'bucket',
         manifestSha256: k.manifestSha256,
@@ -649,7 +652,9 @@ export class Ingestor {
       firmware: r.firmwareVersion,
       site,
     };
-    fx.addRollup('bucket', { ...key, bucketMs: bucketOf(r.startMs, bucketMs) }, r);
+    const bucket = bucketOf(r.startMs, bucketMs);
+    fx.addRollup('bucket', { ...key, bucketMs: bucket }, r);
+    this.latestBucketMs = Math.max(this.latestBucketMs ?? bucket, bucket);
     if (bucketMs < DAY_MS) fx.addRollup('day', { ...key, bucketMs: bucketOf(r.startMs, DAY_MS) }, r);
     const windows = r.windows.ok + r.windows.indeterminate + r.windows.fallback;
     w.insertReport({

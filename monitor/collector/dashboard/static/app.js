@@ -27,10 +27,10 @@ async function api(path, options = {}) {
   return body;
 }
 
+// The period ends now, or at the newest data when device clocks run ahead (the API decides `to`).
 function range() {
   const span = Number(document.getElementById('range').value);
-  const to = Date.now() + 60_000;
-  return { from: to - span, to, span };
+  return { from: Math.max(0, Date.now() - span), to: undefined, span };
 }
 
 function qs(params) {

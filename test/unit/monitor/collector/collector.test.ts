@@ -248,6 +248,21 @@ describe('Collector ingest', () => {
 });
 
 describe('Collector drift alerts', () => {
+  it('evaluates windows in event time when device clocks run ahead of the collector (simulations)', async () => {
+    const clock = { now: T0 }; // the collector's clock stands still
+    const c = make(tmpDb(), clock, { evaluationGraceMs: 0 });
+    c.registerModel(model.registration);
+    const d = makeDevice('ward-3', 'sim-0', { cohort: 'drifted' });
+    c.enrol(enrolmentOf(d));
+    const rng = new Rng(6);
+    for (let h = 0; h < 5; h++) send(c, d, h, rng, { gain: h >= 1 ? 1.3 : 1 });
+    await c.ingest.drain();
+    const s = c.tick();
+    expect(s.windows).toBe(4); // the newest window stays open until data of a later one arrive
+    expect(c.store.alerts({}).length).toBeGreaterThan(0);
+    expect(c.latestDataMs()).toBe(T0 + 5 * H);
+  });
+
   it('alerts for the drifted cohort only, with evidence, and runs the acknowledge → resolve lifecycle', async () => {
     const clock = { now: T0 };
     const c = make(tmpDb(), clock, { alertRule: { consecutiveWindows: 2 } });
