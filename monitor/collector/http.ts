@@ -214,7 +214,13 @@ export async function handleApi(
       if (id !== undefined) break;
       return collector.overview();
     case 'models': {
-      if (id === undefined) return collector.store.models().map((m) => collector.analytics.modelSummary(m));
+      if (id === undefined) {
+        const keys = collector.store.rollupKeys('bucket');
+        return collector.store.models().map((m) => ({
+          ...collector.analytics.modelSummary(m),
+          roles: keys.filter((k) => k.manifestSha256 === m.manifestSha256).map((k) => k.role),
+        }));
+      }
       if (!SHA.test(id)) bad('a model version is named by its manifest SHA-256 (64 hex digits)');
       const range = { ...q.range(nowMs, latestMs), role: q.role() };
       const resolution = q.resolution();

@@ -92,6 +92,9 @@ afterAll(async () => {
   await http.close();
   await collector.close();
   await broker.stop();
+  // Keep the screenshots, not the database.
+  for (const f of fs.readdirSync(shots))
+    if (!f.endsWith('.png')) fs.rmSync(path.join(shots, f), { force: true });
 });
 
 // Browser-side code as source text: the project's TypeScript has no DOM library.

@@ -2,7 +2,15 @@
 // uPlot (charts.js). Everything a device sent is shown through textContent, never as HTML.
 import { PALETTE, barChart, lineChart, reliabilityChart } from './charts.js';
 
-const state = { view: 'overview', model: null, variable: 0, groupBy: 'cohort', distGroup: '', models: [] };
+const state = {
+  view: 'overview',
+  model: null,
+  role: 'active',
+  variable: 0,
+  groupBy: 'cohort',
+  distGroup: '',
+  models: [],
+};
 
 function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
@@ -243,8 +251,11 @@ async function renderModel(root) {
     state.model = (state.models.find((m) => m.hasProfile) ?? state.models[0]).manifestSha256;
   }
   const model = state.models.find((m) => m.manifestSha256 === state.model);
+  // A candidate that only ever ran in shadow has no active data: show its shadow results.
+  const roles = model.roles.length > 0 ? model.roles : ['active'];
+  if (!roles.includes(state.role)) state.role = roles.includes('active') ? 'active' : roles[0];
   const r = range();
-  const base = { from: r.from, to: r.to };
+  const base = { from: r.from, to: r.to, role: state.role };
   const [drift, perf, ops] = await Promise.all([
     api(`models/${model.manifestSha256}/drift?${qs({ ...base, groupBy: state.groupBy })}`),
     api(`models/${model.manifestSha256}/performance?${qs({ ...base, groupBy: state.groupBy })}`),
@@ -290,6 +301,22 @@ async function renderModel(root) {
       { class: 'controls' },
       h('label', {}, 'Model version ', modelSelect),
       h('label', {}, 'Group by ', groupSelect),
+      h(
+        'label',
+        {},
+        'Role ',
+        h(
+          'select',
+          { id: 'role-select', onchange: (e) => ((state.role = e.target.value), show('model')) },
+          roles.map((x) =>
+            h(
+              'option',
+              { value: x, selected: x === state.role },
+              x === 'active' ? 'active (results used)' : 'shadow (candidate)',
+            ),
+          ),
+        ),
+      ),
       h(
         'span',
         { class: 'muted' },
