@@ -3,7 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.vigil/**', 'bench/results/**', 'monitor/collector/dashboard/static/**', '**/*.cjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.vigil/**',
+      'bench/results/**',
+      'monitor/collector/dashboard/static/**',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
