@@ -45,16 +45,20 @@ export function testWindow(
   statistics: readonly DriftStatisticName[],
   rule: AlertRuleOptions,
   epsilon?: number,
+  /** Per group: the design effect of each variable (fleet-drift.ts designEffect); default 1. */
+  designEffects?: ReadonlyMap<string, readonly number[]>,
 ): WindowTests {
   const minN = minNFor(rule, profile);
   const drifts: { group: string; drift: VariableDrift }[] = [];
   for (const g of groups) {
     for (const v of profile.variables) {
       const counts = g.aggregate.variable(v.index);
+      const deff = designEffects?.get(g.value)?.[v.index];
       const drift = variableDrift(v, counts, {
         statistics,
         minN,
         ...(epsilon === undefined ? {} : { epsilon }),
+        ...(deff === undefined ? {} : { designEffect: deff }),
       });
       drifts.push({ group: g.value, drift });
     }
@@ -94,6 +98,7 @@ export function findingWindow(
     endMs,
     n: d.n,
     nEffective: d.nEffective,
+    designEffect: d.designEffect,
     statistics: { ...d.statistics },
     thresholds: { ...d.thresholds },
     pValue: d.pValue,

@@ -29,7 +29,7 @@ import { DAY_MS } from './ingest.ts';
 import { describeAlertRule, type CollectorOptions } from './options.ts';
 import type { PreparedProfile, ProfileCache } from './profiles.ts';
 import type { CollectorStore } from './store.ts';
-import type { GroupDimension, ModelInfo, RollupLevel, RollupRow } from './types.ts';
+import type { GroupDimension, ModelInfo, RollupLevel, RollupRow, WindowEvaluation } from './types.ts';
 
 export const LATENCY_EDGES = latencyEdges(DEFAULT_LATENCY_BINS);
 
@@ -166,7 +166,7 @@ export class FleetAnalytics {
       rule: describeAlertRule(this.options.alertRule, this.options.bucketMs),
       minPsi: this.options.alertRule.minPsi,
     };
-    if (profile === null) return { ...base, hasProfile: false, variables: [] };
+    if (profile === null) return { ...base, hasProfile: false, variables: [], ruleEvaluated: [] };
     type Series = {
       psi: (number | null)[];
       threshold: (number | null)[];
@@ -188,7 +188,49 @@ export class FleetAnalytics {
       else byTime.set(r.bucketMs, [r]);
     }
     const stats: DriftStatisticName[] = statistics.includes('psi') ? [...statistics] : ['psi', ...statistics];
+    // Windows the alert rule evaluated are shown as it decided them (with the devices' design effect);
+    // the others (not yet closed, daily points, another grouping) are computed here without it.
+    const evaluated = new Map<number, WindowEvaluation>();
+    if (level === 'bucket' && groupBy === this.options.alertRule.groupBy && times.length > 0) {
+      for (const e of this.store.evaluations({
+        manifestSha256: sha,
+        role: q.role ?? 'active',
+        groupDimension: groupBy,
+        fromMs: times[0] as number,
+        toMs: (times[times.length - 1] as number) + 1,
+      })) {
+        evaluated.set(e.windowMs, e);
+      }
+    }
+    const ruleEvaluated: boolean[] = [];
     for (const t of times) {
+      const saved = evaluated.get(t);
+      ruleEvaluated.push(saved !== undefined);
+      if (saved !== undefined) {
+        const seen = new Set<string>();
+        for (const r of saved.results) {
+          const s = variables[r.index]?.series[r.group];
+          if (!s || seen.has(`${r.group}\u0000${r.index}`)) continue;
+          seen.add(`${r.group}\u0000${r.index}`);
+          s.psi.push(r.psi === null ? null : round(r.psi));
+          s.threshold.push(r.threshold === null ? null : round(r.threshold));
+          s.n.push(r.n);
+          s.q.push(r.qValue);
+          s.finding.push(r.finding);
+        }
+        for (const v of variables) {
+          for (const g of groups) {
+            if (seen.has(`${g}\u0000${v.index}`)) continue;
+            const s = v.series[g] as Series;
+            s.psi.push(null);
+            s.threshold.push(null);
+            s.n.push(0);
+            s.q.push(null);
+            s.finding.push(false);
+          }
+        }
+        continue;
+      }
       const result = testWindow(
         profile,
         groupRows(byTime.get(t) ?? [], groupBy),
@@ -219,7 +261,7 @@ export class FleetAnalytics {
         }
       }
     }
-    return { ...base, hasProfile: true, variables };
+    return { ...base, hasProfile: true, variables, ruleEvaluated };
   }
 
   /** Current vs reference distribution of one variable (proportions over all bins, NaN last). */

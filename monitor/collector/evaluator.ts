@@ -13,7 +13,7 @@ import {
   testWindow,
   type GroupCounts,
 } from './alert-rule.ts';
-import { DEFAULT_DRIFT_STATISTICS } from './fleet-drift.ts';
+import { DEFAULT_DRIFT_STATISTICS, designEffect } from './fleet-drift.ts';
 import { describeAlertRule, type CollectorOptions } from './options.ts';
 import type { PreparedProfile, ProfileCache } from './profiles.ts';
 import type { CollectorStore, CollectorWriter } from './store.ts';
@@ -134,7 +134,15 @@ export class Evaluator {
       toMs: endMs,
     });
     const groups = groupRows(rows, rule.groupBy);
-    const result = testWindow(profile, groups, statisticsOf(model), rule, profile.profile.nullModel.epsilon);
+    const designEffects = this.designEffects(model, profile, role, startMs, endMs);
+    const result = testWindow(
+      profile,
+      groups,
+      statisticsOf(model),
+      rule,
+      profile.profile.nullModel.epsilon,
+      designEffects,
+    );
     const opened: number[] = [];
     let findings = 0;
     this.store.write((w) => {
@@ -174,6 +182,23 @@ export class Evaluator {
         this.history(w, id, nowMs, t.group, t.drift.name);
         opened.push(id);
       }
+      this.store.putEvaluation({
+        manifestSha256: model.manifestSha256,
+        role,
+        groupDimension: rule.groupBy,
+        windowMs: startMs,
+        tests: result.tests,
+        results: result.results.map((t) => ({
+          group: t.group,
+          index: t.drift.index,
+          n: t.drift.n,
+          psi: t.drift.kind === 'empty' ? null : (t.drift.statistics.psi ?? null),
+          threshold: t.drift.kind === 'tested' ? (t.drift.thresholds.psi ?? null) : null,
+          qValue: t.drift.kind === 'tested' ? t.qValue : null,
+          designEffect: t.drift.designEffect,
+          finding: t.finding,
+        })),
+      });
       this.store.setWatermark(model.manifestSha256, role, endMs);
     });
     return { tests: result.tests, findings, opened };
@@ -198,6 +223,75 @@ export class Evaluator {
     });
   }
 
+  /** The window's counts per group and device, from the signed reports it holds. */
+  private deviceCounts(
+    model: ModelInfo,
+    profile: PreparedProfile,
+    role: ReportRole,
+    fromMs: number,
+    toMs: number,
+    filter: { cohort?: string; firmware?: string; site?: string } = {},
+  ): Map<string, { group: string; variables: Float64Array[]; reports: DeviceEvidence['reports'][number][] }> {
+    const rule = this.options.alertRule;
+    const rows = this.store.reports({ manifestSha256: model.manifestSha256, role, fromMs, toMs, ...filter });
+    const byDevice = new Map<
+      string,
+      { group: string; variables: Float64Array[]; reports: DeviceEvidence['reports'][number][] }
+    >();
+    for (const r of rows) {
+      const group = rule.groupBy === 'cohort' ? r.cohort : rule.groupBy === 'firmware' ? r.firmware : r.site;
+      const key = `${r.device}\u0000${group}`;
+      let entry = byDevice.get(key);
+      if (!entry) {
+        entry = {
+          group,
+          variables: profile.variables.map((v) => new Float64Array(v.edges.length + 2)),
+          reports: [],
+        };
+        byDevice.set(key, entry);
+      }
+      entry.reports.push({ seq: r.seq, startMs: r.startMs, endMs: r.endMs });
+      const bytes = this.store.messagePayload(r.device, r.seq);
+      if (bytes === null) continue;
+      try {
+        const report = decodeReportPayload(decodeSign1(bytes).payload);
+        profile.variables.forEach((_v, i) => {
+          const counts = i === profile.featureCount ? report.score.counts : report.features[i];
+          const target = entry.variables[i];
+          if (counts === undefined || target === undefined || counts.length !== target.length) return;
+          for (let b = 0; b < counts.length; b++) target[b] = (target[b] as number) + (counts[b] as number);
+        });
+      } catch {
+        // Stored messages were verified on the way in; an unreadable one is simply left out.
+      }
+    }
+    return byDevice;
+  }
+
+  /** Per group, each variable's design effect with the devices as clusters (fleet-drift.ts). */
+  private designEffects(
+    model: ModelInfo,
+    profile: PreparedProfile,
+    role: ReportRole,
+    fromMs: number,
+    toMs: number,
+  ): Map<string, number[]> {
+    const byGroup = new Map<string, Float64Array[][]>();
+    for (const e of this.deviceCounts(model, profile, role, fromMs, toMs).values()) {
+      const list = byGroup.get(e.group) ?? [];
+      list.push(e.variables);
+      byGroup.set(e.group, list);
+    }
+    const out = new Map<string, number[]>();
+    for (const [group, devices] of byGroup) {
+      out.set(
+        group,
+        profile.variables.map((_, i) => designEffect(devices.map((d) => d[i] ?? new Float64Array(0)))),
+      );
+    }
+    return out;
+  }
+
   /** Which devices and reports the finding windows rest on, largest contributors first. */
   private evidence(
     model: ModelInfo,
@@ -216,43 +310,15 @@ export class Evaluator {
         : rule.groupBy === 'firmware'
           ? { firmware: group }
           : { site: group };
-    const rows = this.store.reports({ manifestSha256: model.manifestSha256, role, fromMs, toMs, ...filter });
     const variable = profile.variables[variableIndex];
-    const byDevice = new Map<
-      string,
-      { counts: Float64Array | null; reports: DeviceEvidence['reports'][number][] }
-    >();
-    for (const r of rows) {
-      let entry = byDevice.get(r.device);
-      if (!entry) {
-        entry = { counts: null, reports: [] };
-        byDevice.set(r.device, entry);
-      }
-      entry.reports.push({ seq: r.seq, startMs: r.startMs, endMs: r.endMs });
-      const bytes = this.store.messagePayload(r.device, r.seq);
-      if (bytes === null || variable === undefined) continue;
-      try {
-        const report = decodeReportPayload(decodeSign1(bytes).payload);
-        const counts =
-          variableIndex === profile.featureCount ? report.score.counts : report.features[variableIndex];
-        if (counts === undefined) continue;
-        entry.counts ??= new Float64Array(counts.length);
-        for (let i = 0; i < counts.length; i++)
-          entry.counts[i] = (entry.counts[i] as number) + (counts[i] as number);
-      } catch {
-        // Stored messages were verified on the way in; an unreadable one is simply left out.
-      }
-    }
     const devices: (DeviceEvidence & { weight: number })[] = [];
-    for (const [device, e] of byDevice) {
+    for (const [key, e] of this.deviceCounts(model, profile, role, fromMs, toMs, filter)) {
+      const device = key.slice(0, key.indexOf('\u0000'));
       let psi: number | null = null;
       let n = 0;
-      if (e.counts && variable) {
-        const s = driftStatistics(
-          Array.from(e.counts),
-          variable.reference,
-          profile.profile.nullModel.epsilon,
-        );
+      const counts = e.variables[variableIndex];
+      if (counts && variable) {
+        const s = driftStatistics(Array.from(counts), variable.reference, profile.profile.nullModel.epsilon);
         if (s.kind === 'computed') {
           psi = s.psi;
           n = s.n;

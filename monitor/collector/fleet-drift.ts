@@ -10,6 +10,15 @@
 //   - thresholds: each policy statistic against the profile's Monte-Carlo null table at the effective
 //     sample size n_eff = n·N/(n + N), the size at which a one-sample statistic has the spread of the
 //     two-sample one (to first order both are χ²(k−1)/n_eff), so thresholds still depend on n.
+//
+// Windows are not independent: each device (one wearer) contributes many windows, and wearers differ.
+// Treating a cohort's windows as one multinomial sample then overstates the evidence, and a cohort of
+// a few wearers who simply differ from the reference population would look drifted. The evaluator
+// therefore estimates the cohort's design effect from its devices (designEffect below: the dispersion
+// of the devices' counts around the cohort's pooled proportions, Pearson χ²/df, the usual quasi-
+// likelihood estimate for clustered multinomial data; Rao & Scott 1981) and tests with the cohort's
+// counts divided by it: the χ² and the effective n of the thresholds shrink accordingly. A shift
+// shared by every device of the cohort (a sensor gain change) stays far beyond it.
 import {
   chi2Sf,
   driftStatistics,
@@ -29,6 +38,8 @@ export interface VariableDrift {
   readonly nanCount: number;
   readonly kind: 'empty' | 'too-small' | 'tested';
   readonly nEffective: number;
+  /** Design effect the cohort's counts were divided by (1: windows treated as independent). */
+  readonly designEffect: number;
   /** Statistic values of the merged counts against the reference proportions. */
   readonly statistics: Readonly<Partial<Record<DriftStatisticName, number>>>;
   /** Sample-size-aware thresholds at n_eff (profile null table). */
@@ -88,8 +99,11 @@ export function variableDrift(
     readonly statistics: readonly DriftStatisticName[];
     readonly minN: number;
     readonly epsilon?: number;
+    /** Cluster design effect of the group for this variable (≥ 1; default 1). */
+    readonly designEffect?: number;
   },
 ): VariableDrift {
+  const deff = Math.max(1, options.designEffect ?? 1);
   const stats = driftStatistics(Array.from(counts), v.reference, options.epsilon);
   const miss = stats.missingness;
   const base = {
@@ -99,6 +113,7 @@ export function variableDrift(
     missingnessPValue: miss.pValue,
     missingRate: miss.observedRate,
     referenceMissingRate: miss.referenceRate,
+    designEffect: deff,
   };
   if (stats.kind === 'empty') {
     return {
@@ -115,7 +130,7 @@ export function variableDrift(
       df: 0,
     };
   }
-  const nEffective = effectiveN(stats.n, v.referenceN);
+  const nEffective = effectiveN(stats.n / deff, v.referenceN);
   const statistics: Partial<Record<DriftStatisticName, number>> = {};
   for (const s of options.statistics) statistics[s] = statisticValue(stats, s);
   statistics.psi ??= stats.psi; // the effect-size floor always needs PSI
@@ -143,7 +158,7 @@ export function variableDrift(
     if (t.extrapolated) extrapolated = true;
     if ((statistics[s] as number) > t.threshold) exceeded.push(s);
   }
-  const test = twoSampleChi2(counts, v.referenceCounts);
+  const test = twoSampleChi2(deff === 1 ? counts : Array.from(counts, (c) => c / deff), v.referenceCounts);
   return {
     ...base,
     n: stats.n,
@@ -157,4 +172,48 @@ export function variableDrift(
     chi2: test.statistic,
     df: test.df,
   };
+}
+
+/**
+ * Design effect of a group for one variable from its devices' counts (each m + 3, NaN bin last):
+ * Pearson χ² of the devices × ordered-bins table around the pooled proportions, divided by its
+ * degrees of freedom ((D − 1)(K − 1), K the bins with a pooled count). 1 when it cannot be estimated
+ * (one device) and never below 1 (devices more alike than multinomial noise are not rewarded).
+ */
+export function designEffect(devices: readonly ArrayLike<number>[]): number {
+  const withData = devices.filter((d) => {
+    for (let i = 0; i < d.length - 1; i++) if ((d[i] as number) > 0) return true;
+    return false;
+  });
+  if (withData.length < 2) return 1;
+  const k = (withData[0] as ArrayLike<number>).length - 1;
+  const pooled = new Float64Array(k);
+  const totals = withData.map((d) => {
+    let t = 0;
+    for (let i = 0; i < k; i++) {
+      t += d[i] as number;
+      pooled[i] = (pooled[i] as number) + (d[i] as number);
+    }
+    return t;
+  });
+  let all = 0;
+  let cells = 0;
+  for (let i = 0; i < k; i++) {
+    all += pooled[i] as number;
+    if ((pooled[i] as number) > 0) cells++;
+  }
+  const df = (withData.length - 1) * (cells - 1);
+  if (df < 1 || all === 0) return 1;
+  let x2 = 0;
+  withData.forEach((d, j) => {
+    const n = totals[j] as number;
+    for (let i = 0; i < k; i++) {
+      const p = (pooled[i] as number) / all;
+      if (p === 0) continue;
+      const e = n * p;
+      const o = d[i] as number;
+      x2 += ((o - e) * (o - e)) / e;
+    }
+  });
+  return Math.max(1, x2 / df);
 }

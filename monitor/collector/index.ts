@@ -26,7 +26,13 @@ export { SequenceTracker, SEQUENCE_LIMITS } from './sequence.ts';
 export type { Gap, GapState, Observation, SequenceSnapshot } from './sequence.ts';
 export { REJECT_CODES, classifyMessage } from './classify.ts';
 export type { AcceptedMessage, Classified, KeyLookup, RejectCode } from './classify.ts';
-export { effectiveN, twoSampleChi2, variableDrift, DEFAULT_DRIFT_STATISTICS } from './fleet-drift.ts';
+export {
+  designEffect,
+  effectiveN,
+  twoSampleChi2,
+  variableDrift,
+  DEFAULT_DRIFT_STATISTICS,
+} from './fleet-drift.ts';
 export type { VariableDrift } from './fleet-drift.ts';
 export { advanceStreak, alertKey, testWindow } from './alert-rule.ts';
 export type { GroupCounts, TestResult, WindowTests } from './alert-rule.ts';

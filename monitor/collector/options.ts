@@ -141,7 +141,8 @@ export function describeAlertRule(rule: AlertRuleOptions, bucketMs: number): str
     minutes >= 60 ? `${minutes / 60} h` : minutes >= 1 ? `${minutes} min` : `${bucketMs / 1000} s`;
   return (
     `Per model version, role, ${rule.groupBy} and variable: in each ${window} window, the merged counts ` +
-    `are compared with the reference profile by a two-sample χ² test; the p-values of all ` +
+    `are compared with the reference profile by a two-sample χ² test (the group's counts divided by ` +
+    `its design effect, devices as clusters); the p-values of all ` +
     `(${rule.groupBy} × variable) tests of the model version in the window go through ` +
     `${rule.fdrMethod === 'bh' ? 'Benjamini–Hochberg' : 'Benjamini–Yekutieli'} at q = ${rule.fdr}. A finding ` +
     `is a rejected test whose PSI is at least ${rule.minPsi} and where a policy statistic exceeds its ` +

@@ -38,6 +38,7 @@ import type {
   RollupRow,
   StoredMessage,
   StreakState,
+  WindowEvaluation,
 } from './types.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -103,6 +104,9 @@ CREATE INDEX IF NOT EXISTS alert_history_alert ON alert_history (alert_id, at_ms
 CREATE TABLE IF NOT EXISTS streaks (
   key TEXT PRIMARY KEY, manifest_sha TEXT NOT NULL, role TEXT NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS streaks_model ON streaks (manifest_sha, role);
+CREATE TABLE IF NOT EXISTS evaluations (
+  manifest_sha TEXT NOT NULL, role TEXT NOT NULL, group_dim TEXT NOT NULL, window_ms INTEGER NOT NULL,
+  json TEXT NOT NULL, PRIMARY KEY (manifest_sha, role, group_dim, window_ms));
 CREATE TABLE IF NOT EXISTS watermarks (
   manifest_sha TEXT NOT NULL, role TEXT NOT NULL, window_ms INTEGER NOT NULL, PRIMARY KEY (manifest_sha, role));
 `;
@@ -914,6 +918,47 @@ export class SqliteCollectorStore implements CollectorStore {
     this.db
       .prepare(`INSERT OR REPLACE INTO streaks (key, manifest_sha, role, json) VALUES (?, ?, ?, ?)`)
       .run(state.key, manifestSha256, role, JSON.stringify(state));
+  }
+
+  putEvaluation(e: WindowEvaluation): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO evaluations (manifest_sha, role, group_dim, window_ms, json) VALUES (?, ?, ?, ?, ?)`,
+      )
+      .run(
+        e.manifestSha256,
+        e.role,
+        e.groupDimension,
+        e.windowMs,
+        JSON.stringify({ tests: e.tests, results: e.results }),
+      );
+  }
+
+  evaluations(q: {
+    manifestSha256: string;
+    role: ReportRole;
+    groupDimension: GroupDimension;
+    fromMs: number;
+    toMs: number;
+  }): WindowEvaluation[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT window_ms, json FROM evaluations WHERE manifest_sha = ? AND role = ? AND group_dim = ?
+           AND window_ms >= ? AND window_ms < ? ORDER BY window_ms`,
+        )
+        .all(q.manifestSha256, q.role, q.groupDimension, q.fromMs, q.toMs) as Row[]
+    ).map((r) => {
+      const body = JSON.parse(str(r.json)) as Pick<WindowEvaluation, 'tests' | 'results'>;
+      return {
+        manifestSha256: q.manifestSha256,
+        role: q.role,
+        groupDimension: q.groupDimension,
+        windowMs: num(r.window_ms),
+        tests: body.tests,
+        results: body.results,
+      };
+    });
   }
 
   watermark(manifestSha256: string, role: ReportRole): number | null {

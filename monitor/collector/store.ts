@@ -21,6 +21,7 @@ import type {
   DeviceDay,
   DeviceRecord,
   Enrolment,
+  GroupDimension,
   Incident,
   IncidentKind,
   ModelInfo,
@@ -31,6 +32,7 @@ import type {
   RollupRow,
   StoredMessage,
   StreakState,
+  WindowEvaluation,
 } from './types.ts';
 
 export interface JournalEntry {
@@ -148,6 +150,14 @@ export interface CollectorStore extends CollectorWriter {
   alertHistory(alertId: number): AlertHistoryEntry[];
   streaks(manifestSha256: string, role: ReportRole): StreakState[];
   putStreak(manifestSha256: string, role: ReportRole, state: StreakState): void;
+  putEvaluation(evaluation: WindowEvaluation): void;
+  evaluations(query: {
+    manifestSha256: string;
+    role: ReportRole;
+    groupDimension: GroupDimension;
+    fromMs: number;
+    toMs: number;
+  }): WindowEvaluation[];
   watermark(manifestSha256: string, role: ReportRole): number | null;
   setWatermark(manifestSha256: string, role: ReportRole, windowMs: number): void;
 

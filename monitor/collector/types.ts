@@ -201,6 +201,8 @@ export interface FindingWindow {
   readonly endMs: number;
   readonly n: number;
   readonly nEffective: number;
+  /** The cohort's design effect for this variable (devices as clusters); 1 = windows independent. */
+  readonly designEffect: number;
   readonly statistics: Readonly<Record<string, number>>;
   readonly thresholds: Readonly<Record<string, number>>;
   readonly pValue: number;
@@ -254,4 +256,26 @@ export interface StreakState {
   readonly streak: number;
   readonly lastWindowMs: number;
   readonly windows: readonly FindingWindow[];
+}
+
+/** One (group, variable) result of an evaluated window, as the alert rule saw it. */
+export interface EvaluatedTest {
+  readonly group: string;
+  readonly index: number;
+  readonly n: number;
+  readonly psi: number | null;
+  readonly threshold: number | null;
+  readonly qValue: number | null;
+  readonly designEffect: number;
+  readonly finding: boolean;
+}
+
+/** An evaluated window, kept so the dashboard shows exactly what the rule decided. */
+export interface WindowEvaluation {
+  readonly manifestSha256: string;
+  readonly role: ReportRole;
+  readonly groupDimension: GroupDimension;
+  readonly windowMs: number;
+  readonly tests: number;
+  readonly results: readonly EvaluatedTest[];
 }

@@ -5,6 +5,7 @@ import {
   ALERT_RULE_DEFAULTS,
   Aggregate,
   advanceStreak,
+  designEffect,
   effectiveN,
   prepareProfile,
   testWindow,
@@ -18,6 +19,7 @@ import {
   Rng,
   makeDevice,
   must,
+  scaledProportions,
   referenceModel,
   simulateReport,
 } from '../../../integration/collector/fleet-sim.ts';
@@ -80,6 +82,37 @@ describe('two-sample χ² homogeneity test', () => {
     expect(d.exceeded).toEqual([]);
   });
 
+  it('estimates the design effect from the devices of a group (devices as clusters)', () => {
+    const v = profile.variables[0];
+    const rng = new Rng(31);
+    const same = [0, 1, 2, 3].map(() => rng.multinomial(3000, must(model.profile.features[0]).proportions));
+    const deffSame = designEffect(same);
+    expect(deffSame).toBeGreaterThanOrEqual(1);
+    expect(deffSame).toBeLessThan(1.6); // multinomial noise only: about 1
+    const f = must(model.profile.features[0]);
+    const apart = [0.96, 1, 1.04].map((g) =>
+      rng.multinomial(3000, scaledProportions(f.edges, f.proportions, g)),
+    );
+    const deffApart = designEffect(apart);
+    expect(deffApart).toBeGreaterThan(20);
+    expect(designEffect([must(same[0])])).toBe(1);
+    // The same pooled counts carry less evidence once the devices' own differences are accounted for.
+    const pooled = apart.reduce(
+      (acc, d) => acc.map((x, i) => x + (d[i] ?? 0)),
+      new Array<number>(f.proportions.length).fill(0),
+    );
+    const naive = variableDrift(must(v), pooled, { statistics: ['psi'], minN: profile.minN });
+    const clustered = variableDrift(must(v), pooled, {
+      statistics: ['psi'],
+      minN: profile.minN,
+      designEffect: deffApart,
+    });
+    expect(clustered.designEffect).toBe(deffApart);
+    expect(clustered.nEffective).toBeLessThan(naive.nEffective);
+    expect(clustered.pValue).toBeGreaterThan(naive.pValue);
+    expect(clustered.statistics.psi).toBe(naive.statistics.psi);
+  });
+
   it('marks too-small and empty variables', () => {
     const small = cohort(12, 1, 1, 20);
     const d = variableDrift(must(profile.variables[0]), small.variable(0), {
@@ -128,6 +161,7 @@ describe('the alert rule on one window', () => {
       endMs: i + 1,
       n: 1,
       nEffective: 1,
+      designEffect: 1,
       statistics: {},
       thresholds: {},
       pValue: 0,
