@@ -38,7 +38,7 @@ export interface EvaluationSummary {
 }
 
 /** Windows evaluated per model and call, so one tick stays short after a long outage. */
-const MAX_WINDOWS_PER_RUN = 500;
+const MAX_WINDOWS_PER_RUN = 48;
 
 export function groupValue(row: RollupRow, dim: GroupDimension): string {
   switch (dim) {
