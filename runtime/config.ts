@@ -14,6 +14,32 @@ export interface RuntimeConfig {
   readonly maxBatch: number;
   readonly batchMaxWaitMs: number;
   readonly maxStreams: number;
+  // --- the device daemon (`vigil run`): firmware bridge, telemetry, checkpoints ---------------------
+  /** The device's cohort key (signed commands may target a cohort); null for none. */
+  readonly cohort: string | null;
+  /** Firmware version carried in telemetry until the firmware reports another. */
+  readonly firmwareVersion: string;
+  /** Unix socket of the firmware bridge (null: `<dataDir>/bridge.sock`). */
+  readonly bridgeSocket: string | null;
+  /** Also serve the bridge on TCP loopback, `HOST:PORT` (null: no TCP). */
+  readonly bridgeTcp: string | null;
+  /** Broker URL for telemetry and updates (`mqtt://`, `mqtts://`); null: reports stay in the outbox. */
+  readonly mqttUrl: string | null;
+  readonly mqttProtocol: 'auto' | '3.1.1' | '5';
+  /** Longest wait between reconnect attempts to the broker. */
+  readonly mqttReconnectMaxDelayMs: number;
+  /** TLS (mqtts://): CA, client certificate and key files (PEM); null for none. */
+  readonly mqttCaFile: string | null;
+  readonly mqttCertFile: string | null;
+  readonly mqttKeyFile: string | null;
+  /** MQTT user name (the password comes from VIGIL_MQTT_PASSWORD, never from this file). */
+  readonly mqttUsername: string | null;
+  /** How often the daemon signs an audit checkpoint for the collector (0: only at shutdown). */
+  readonly checkpointIntervalS: number;
+  /** Wait after a report interval ends before closing it (windows in flight still land in it). */
+  readonly reportCloseDelayMs: number;
+  /** Probation fallback and latency rates are judged from this many results on (lifecycle policy). */
+  readonly probationMinRateWindows: number;
 }
 
 export const DEFAULT_CONFIG: RuntimeConfig = Object.freeze({
@@ -27,6 +53,20 @@ export const DEFAULT_CONFIG: RuntimeConfig = Object.freeze({
   maxBatch: 64,
   batchMaxWaitMs: 2,
   maxStreams: 2048,
+  cohort: null,
+  firmwareVersion: 'unknown',
+  bridgeSocket: null,
+  bridgeTcp: null,
+  mqttUrl: null,
+  mqttProtocol: 'auto',
+  mqttReconnectMaxDelayMs: 30_000,
+  mqttCaFile: null,
+  mqttCertFile: null,
+  mqttKeyFile: null,
+  mqttUsername: null,
+  checkpointIntervalS: 900,
+  reportCloseDelayMs: 500,
+  probationMinRateWindows: 100,
 });
 
 export const CONFIG_MAX_BYTES = 64 * 1024;
@@ -71,6 +111,19 @@ function oneOf(options: readonly string[]): Checker {
   };
 }
 
+function nullable(check: Checker): Checker {
+  return (value, field) => (value === null ? null : check(value, field));
+}
+
+function pattern(re: RegExp, what: string): Checker {
+  return (value, field) => {
+    if (typeof value !== 'string' || value.length > 256 || !re.test(value)) {
+      throw new ConfigError('BAD_VALUE', `${field} must be ${what}`);
+    }
+    return value;
+  };
+}
+
 const CHECKERS: Readonly<Record<keyof RuntimeConfig, Checker>> = {
   deviceId: text,
   fleet: text,
@@ -82,6 +135,22 @@ const CHECKERS: Readonly<Record<keyof RuntimeConfig, Checker>> = {
   maxBatch: integer(1, 4096),
   batchMaxWaitMs: integer(0, 1000),
   maxStreams: integer(1, 100_000),
+  cohort: nullable(
+    pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a cohort id (letters, digits, ._-; at most 64)'),
+  ),
+  firmwareVersion: pattern(/^[\x21-\x7e]{1,128}$/, 'printable text without spaces (at most 128 characters)'),
+  bridgeSocket: nullable(text),
+  bridgeTcp: nullable(pattern(/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/, 'a loopback HOST:PORT')),
+  mqttUrl: nullable(pattern(/^(mqtts?|tcp|ssl):\/\/[^\s]+$/, 'an mqtt://, mqtts://, tcp:// or ssl:// URL')),
+  mqttProtocol: oneOf(['auto', '3.1.1', '5']),
+  mqttReconnectMaxDelayMs: integer(100, 3_600_000),
+  mqttCaFile: nullable(text),
+  mqttCertFile: nullable(text),
+  mqttKeyFile: nullable(text),
+  mqttUsername: nullable(text),
+  checkpointIntervalS: integer(0, 7 * 86_400),
+  reportCloseDelayMs: integer(0, 60_000),
+  probationMinRateWindows: integer(1, 10_000_000),
 };
 
 /** Merges a partial config (already parsed `unknown`) over the defaults, rejecting unknown fields. */

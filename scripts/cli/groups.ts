@@ -10,6 +10,7 @@ import { registerLifecycle } from './lifecycle.ts';
 import { registerModels } from './models.ts';
 import { registerPush } from './push.ts';
 import { registerReplay } from './replay.ts';
+import { registerRun } from './run.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerTrust } from './trust.ts';
 
@@ -26,6 +27,7 @@ export const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerAudit,
   registerReplay,
   registerBridge,
+  registerRun,
   registerDemo,
   registerBench,
 ];

@@ -11,6 +11,7 @@ import {
   toCsv,
 } from '../../simulator/index.ts';
 import { CliError } from './cli-error.ts';
+import { registerSimulateFleet } from './simulate-fleet.ts';
 
 interface SignalFlags {
   kind?: string;
@@ -104,4 +105,5 @@ export function registerSimulate(program: Command): void {
     .action((flags: SignalFlags) => {
       runSignal(flags);
     });
+  registerSimulateFleet(simulate);
 }
