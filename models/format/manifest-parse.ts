@@ -459,6 +459,8 @@ function monitoringPolicy(f: Fields): MonitoringPolicy {
     changeDetection: f.object('changeDetection', (c) => ({
       delta: c.number('delta', { min: 0 }),
       lambda: c.number('lambda', { above: 0 }),
+      direction: c.literal('direction', ['both', 'up', 'down'] as const),
+      minSamples: c.integer('minSamples', { min: 1, max: 1_000_000 }),
       falseAlarmsPer10kWindows: c.number('falseAlarmsPer10kWindows', { min: 0 }),
     })),
   };

@@ -188,10 +188,16 @@ export interface MonitoringPolicy {
   readonly alpha: number;
   /** What a drift alarm does on the device. Never a model change. */
   readonly onDrift: 'report' | 'alert' | 'suppress-outputs';
-  /** Page–Hinkley change detection on the score mean, calibrated at build time. */
+  /**
+   * Page–Hinkley change detection on the per-window score against the reference profile's score
+   * mean, calibrated at build time: every setting the calibration used is stated here.
+   */
   readonly changeDetection: {
     readonly delta: number;
     readonly lambda: number;
+    readonly direction: 'both' | 'up' | 'down';
+    /** No alarm before this many windows since the last reset. */
+    readonly minSamples: number;
     /** Estimated false alarms per 10,000 windows under the reference distribution. */
     readonly falseAlarmsPer10kWindows: number;
   };

@@ -158,9 +158,9 @@ export function prepareModel(model: MonitoredModel): PreparedModel {
   const pageHinkley: PageHinkleyConfig = {
     delta: cd.delta,
     lambda: cd.lambda,
-    direction: 'both',
+    direction: cd.direction,
     baseline: { kind: 'reference', mean: profile.score.mean },
-    minSamples: PAGE_HINKLEY_MIN_SAMPLES,
+    minSamples: cd.minSamples,
   };
   return {
     source: model,

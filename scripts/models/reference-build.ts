@@ -160,6 +160,8 @@ function syncBundleSpec(file: string, artifacts: ReferenceArtifacts): void {
     changeDetection: {
       delta: outputs.changeDetection.config.delta,
       lambda: outputs.changeDetection.config.lambda,
+      direction: outputs.changeDetection.config.direction,
+      minSamples: outputs.changeDetection.config.minSamples,
       falseAlarmsPer10kWindows: outputs.changeDetection.validation.falseAlarmsPer10k,
     },
   };

@@ -133,7 +133,13 @@ function manifest(family: string, sensor: SensorKind, input: InputSpec): Manifes
       statistics: ['psi'],
       alpha: 0.01,
       onDrift: 'report',
-      changeDetection: { delta: 0.01, lambda: 10, falseAlarmsPer10kWindows: 1 },
+      changeDetection: {
+        delta: 0.01,
+        lambda: 10,
+        direction: 'both',
+        minSamples: 30,
+        falseAlarmsPer10kWindows: 1,
+      },
     },
     rollout: {
       shadowMinWindows: 10,
