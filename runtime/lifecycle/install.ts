@@ -55,7 +55,29 @@ export async function install(
     const manifestSha = bytesToHex(sha256(manifestBytes));
     const existing = core.state.bundle(manifestSha);
     if (existing) {
-      if (existing.containerSha256 !== copy.sha256 && existing.state === 'installed') {
+      // A revoked or failed bundle is never "installed" again, however often it is re-sent: the
+      // sender (and the fleet, through the transfer status) must learn that it is refused and why.
+      switch (existing.state) {
+        case 'revoked':
+          return rejectInstall(
+            core,
+            actor,
+            context,
+            'REVOKED_BUNDLE',
+            `${existing.bundleId} was revoked on this device: ${existing.stateDetail ?? 'no detail'}`,
+          );
+        case 'failed':
+          return rejectInstall(
+            core,
+            actor,
+            context,
+            'NOT_USABLE',
+            `${existing.bundleId} failed on this device and is not used again: ${existing.stateDetail ?? 'no detail'}`,
+          );
+        case 'installed':
+          break;
+      }
+      if (existing.containerSha256 !== copy.sha256) {
         await widenApprovals(core, copy, existing, actor, context);
       }
       const now = core.state.bundle(manifestSha) ?? existing;
