@@ -190,14 +190,12 @@ function expectation(ctx: CheckContext, e: Expectation): CheckOutcome {
     case 'update-rejected': {
       const b = ctx.kit.bundles.get(e.bundle);
       const id = dev(e.device);
-      const name = `${id} rejects the damaged ${b?.bundleId ?? e.bundle} and keeps its model`;
+      const push = [...ctx.pushes].reverse().find((p) => p.bundle === e.bundle && p.devices.includes(id));
+      const name = `${id} rejects ${push?.corrupted === true ? 'the damaged ' : ''}${b?.bundleId ?? e.bundle} and keeps its model`;
       const f = facts(e.device);
       const rejected = f?.records.filter((r) => r.kind === 'bundle-rejected') ?? [];
       const codes = rejected.map((r) => String(r.payload.code));
-      const status = [...ctx.pushes]
-        .reverse()
-        .find((p) => p.corrupted && p.bundle === e.bundle && p.devices.includes(id))
-        ?.statuses.get(id);
+      const status = push?.statuses.get(id);
       const family = b?.family ?? '';
       const baseline = ctx.kit.bundles.get(family)?.bundleId;
       const active = activeOf(f, family);

@@ -249,10 +249,10 @@ export class DemoFleetHost implements FleetHost {
       mqttReconnectMaxDelayMs: 2000,
       // Gateways of the demo share two cores with everything else: a generous inference deadline keeps
       // deadline misses (which count against a release on probation) about the model, not the laptop.
-      inferenceDeadlineMs: 1000,
+      inferenceDeadlineMs: 5000,
       checkpointIntervalS: Math.max(10, plan.scenario.collector.bucketS),
       reportCloseDelayMs: 300,
-      probationMinRateWindows: 10,
+      probationMinRateWindows: 20,
     };
   }
 
@@ -382,12 +382,13 @@ export class DemoFleetHost implements FleetHost {
             status: m.status,
             ...(m.code === undefined ? {} : { code: m.code }),
           });
-          if (m.status === 'rejected') {
+          if (m.status !== 'rejected') return;
+          if (corrupted) {
             this.say(
-              `  ✗ ${event.device} rejected ${corrupted ? 'the damaged copy of ' : ''}${b.bundleId}: ${m.code ?? '?'}` +
-                (corrupted ? ' — the lifecycle verified it, refused it, and kept its model' : ''),
+              `  ✗ ${event.device} rejected the damaged copy of ${b.bundleId}: ${m.code ?? '?'} — ` +
+                'the lifecycle verified it, refused it, and kept its model',
             );
-          }
+          } else this.note(`rejected ${b.bundleId}: ${m.code ?? '?'}`, event.device);
         },
       },
     );
@@ -499,17 +500,17 @@ export class DemoFleetHost implements FleetHost {
 
   private onAudit(device: FleetDevice, record: AuditRecord): void {
     const line = NARRATED[record.kind]?.(record);
-    if (line !== undefined) this.note(line, device);
+    if (line !== undefined) this.note(line, device.id);
   }
 
   /** Groups the same event from many devices into one narration line. */
-  private note(what: string, device: FleetDevice): void {
+  private note(what: string, device: string): void {
     let set = this.pending.get(what);
     if (!set) {
       set = new Set();
       this.pending.set(what, set);
     }
-    set.add(device.id);
+    set.add(device);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(() => {
       this.flushNotes();

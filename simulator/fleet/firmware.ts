@@ -7,13 +7,14 @@ import { BridgeClient, type ClientCounters } from '../../firmware-bridge/client/
 import type { AlertMessage, ResultMessage } from '../../firmware-bridge/protocol/index.ts';
 import type { PopulationShift } from '../cohorts/cohorts.ts';
 import type { DeviceRecording } from '../recording.ts';
-import { wearerChunk, type WearerEvent, type WearerProfile } from './wearer.ts';
+import { wearerChunk, type DaySchedule, type WearerEvent, type WearerProfile } from './wearer.ts';
 
 /** Who wears the device from `fromS` (scenario time) on. */
 export interface WearerSegment {
   readonly fromS: number;
   readonly population: string;
   readonly shift?: PopulationShift;
+  readonly schedule?: DaySchedule;
 }
 
 export interface FirmwareOptions {
@@ -34,6 +35,8 @@ export interface FirmwareOptions {
   /** Samples frames waiting for the runtime (e.g. while it restarts) before older ones are dropped. */
   readonly maxQueuedFrames?: number;
   readonly onAlert?: (alert: AlertMessage) => void;
+  /** The wearer could not be simulated any further (the firmware stops sampling). */
+  readonly onError?: (error: unknown) => void;
   readonly onResult?: (result: ResultMessage) => void;
   readonly now?: () => number;
 }
@@ -131,7 +134,14 @@ export class SimulatedFirmware {
     fw.offsetS = options.scenarioNowS();
     const frameMs = options.frameMs ?? 200;
     fw.timer = setInterval(() => {
-      fw.tick();
+      try {
+        fw.tick();
+      } catch (error) {
+        // A wearer that cannot be rendered stops; the rest of the fleet goes on.
+        fw.stopped = true;
+        if (fw.timer) clearInterval(fw.timer);
+        options.onError?.(error);
+      }
     }, frameMs);
     return fw;
   }
@@ -209,6 +219,7 @@ export class SimulatedFirmware {
       seed: `${this.options.seed}/${this.options.device}`,
       population: segment.population,
       ...(segment.shift ? { shift: segment.shift } : {}),
+      ...(segment.schedule ? { schedule: segment.schedule } : {}),
       events: this.options.events.map((e) => this.toWearerTime(e)),
     };
     const chunk: Chunk = {

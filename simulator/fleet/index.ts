@@ -31,8 +31,8 @@ export type {
 } from './scenario.ts';
 export { parseStrictJson } from './json.ts';
 export type { StrictJsonProblem, StrictJsonResult } from './json.ts';
-export { HOME_DAY, chunkEvents, dailyActivities, wearerChunk } from './wearer.ts';
-export type { DaySchedule, Reserved, WearerEvent, WearerProfile } from './wearer.ts';
+export { ACTIVE_DAY, DAY_SCHEDULES, HOME_DAY, chunkEvents, dailyActivities, wearerChunk } from './wearer.ts';
+export type { DayName, DaySchedule, Reserved, WearerEvent, WearerProfile } from './wearer.ts';
 export { SimulatedFirmware } from './firmware.ts';
 export type { FirmwareCounters, FirmwareOptions, WearerSegment } from './firmware.ts';
 export { DEFAULT_FIRMWARE, describeStep, planFleet, runScenario, wearerPlan } from './runner.ts';

@@ -6,7 +6,7 @@
 // simulator never imports the runtime (DESIGN.md layout).
 import { SimulatedFirmware, type FirmwareCounters, type WearerSegment } from './firmware.ts';
 import { assignCohorts, checkReferences, deviceIds, type Scenario, type Step } from './scenario.ts';
-import type { WearerEvent } from './wearer.ts';
+import { DAY_SCHEDULES, type WearerEvent } from './wearer.ts';
 
 export interface FleetDevice {
   readonly index: number;
@@ -119,8 +119,14 @@ export function wearerPlan(
           events.push({ kind: 'gain', sensor: s.sensor, factor: s.factor, startS: s.atS });
         break;
       case 'population':
-        if (s.cohort === device.cohort)
-          wearers.push({ fromS: s.atS, population: s.population, shift: s.shift });
+        if (s.cohort === device.cohort) {
+          wearers.push({
+            fromS: s.atS,
+            population: s.population,
+            shift: s.shift,
+            schedule: DAY_SCHEDULES[s.day],
+          });
+        }
         break;
       case 'fall':
         if (s.device === device.index) events.push({ kind: 'fall', atS: s.atS });
@@ -155,7 +161,7 @@ export function describeStep(step: Step, plan: FleetPlan): string {
         `multiplies the ${step.sensor === 'accel' ? 'accelerometer' : 'ECG'} gain by ${step.factor}`
       );
     case 'population':
-      return `cohort ${step.cohort}: new wearers (${step.population}) take the devices over`;
+      return `cohort ${step.cohort}: new wearers (${step.population}, ${step.day} day) take the devices over`;
     case 'fall':
       return `${dev(step.device)}: the wearer falls`;
     case 'af':
@@ -244,6 +250,16 @@ export async function runScenario(
           scenarioNowS,
           ...(options.chunkS === undefined ? {} : { chunkS: options.chunkS }),
           now,
+          onError: (error) => {
+            narrator.say(
+              `  ✗ ${d.id}: the simulated wearer stopped: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          },
+          onAlert: (alert) => {
+            narrator.say(
+              `  🔔 ${d.id}: ${alert.label.toUpperCase()} alert from ${alert.bundleId} (${alert.source}) reaches the firmware`,
+            );
+          },
         }),
       );
     }),

@@ -99,7 +99,14 @@ export type StepAction =
       readonly factor: number;
       readonly firmware: string | null;
     }
-  | { readonly do: 'population'; readonly cohort: string; readonly population: string; readonly shift: Shift }
+  | {
+      readonly do: 'population';
+      readonly cohort: string;
+      readonly population: string;
+      readonly shift: Shift;
+      /** How the new wearers spend their day (simulator/fleet/wearer.ts DAY_SCHEDULES). */
+      readonly day: 'home' | 'active';
+    }
   | { readonly do: 'fall'; readonly device: number }
   | { readonly do: 'af'; readonly device: number; readonly durationS: number }
   | { readonly do: 'lead-off'; readonly device: number; readonly durationS: number }
@@ -426,10 +433,17 @@ function readShift(value: unknown, path: string): Shift {
   return out;
 }
 
+function readDay(value: unknown, path: string): 'home' | 'active' {
+  if (value === undefined) return 'home';
+  if (value !== 'home' && value !== 'active')
+    throw new ScenarioError('BAD_FIELD', 'must be home or active', path);
+  return value;
+}
+
 const STEP_FIELDS: Readonly<Record<StepKind, readonly string[]>> = {
   narrate: ['text'],
   gain: ['cohort', 'sensor', 'factor', 'firmware'],
-  population: ['cohort', 'population', 'shift'],
+  population: ['cohort', 'population', 'shift', 'day'],
   fall: ['device'],
   af: ['device', 'durationS'],
   'lead-off': ['device', 'durationS'],
@@ -486,6 +500,7 @@ function readStep(value: unknown, path: string, durationS: number): Step {
           what: 'a simulator cohort key',
         }),
         shift: o.shift === undefined ? {} : readShift(o.shift, join(path, 'shift')),
+        day: readDay(o.day, join(path, 'day')),
       };
     case 'fall':
       return { atS, do: k, device: deviceIndex(o, 'device', path) };

@@ -18,6 +18,11 @@ export interface DaySchedule {
   readonly dwellS: readonly [number, number];
   /** Near-falls (sitting down hard, dropping the device) per minute. */
   readonly nearFallsPerMin: number;
+  /**
+   * Share of chunks in atrial fibrillation (the population's AF burden; 65+ prevalence is about 9 %,
+   * Chugh et al. 2014). Each chunk is a fresh draw from the population, so this is a prevalence.
+   */
+  readonly afShare: number;
 }
 
 /** Older adults at home: mostly still or walking about, frequent transfers, rarely running. */
@@ -32,7 +37,27 @@ export const HOME_DAY: DaySchedule = Object.freeze({
   }),
   dwellS: Object.freeze([3, 8] as const),
   nearFallsPerMin: 0.25,
+  afShare: 0.1,
 });
+
+/** Younger, active wearers: on their feet, walking briskly and running much of the time. */
+export const ACTIVE_DAY: DaySchedule = Object.freeze({
+  weights: Object.freeze({
+    rest: 0.18,
+    walking: 0.38,
+    running: 0.22,
+    'sit-down': 0.08,
+    'stand-up': 0.08,
+    'lie-down': 0.06,
+  }),
+  dwellS: Object.freeze([4, 10] as const),
+  nearFallsPerMin: 0.1,
+  afShare: 0.01,
+});
+
+/** The day schedules a scenario can name. */
+export const DAY_SCHEDULES = Object.freeze({ home: HOME_DAY, active: ACTIVE_DAY });
+export type DayName = keyof typeof DAY_SCHEDULES;
 
 /** A span the schedule must leave alone (a scenario event and its surroundings). */
 export interface Reserved {
@@ -82,7 +107,8 @@ export function dailyActivities(
       continue;
     }
     const activity = ACTIVITY_ORDER[rng.weighted(weights)] ?? 'rest';
-    const endS = round(Math.min(seconds, t + rng.between(dmin, dmax)));
+    // Clamp after rounding: a chunk may end at any fraction of a second.
+    const endS = Math.min(seconds, round(t + rng.between(dmin, dmax)));
     const span = { startS: t, endS };
     if (activity !== 'rest' && endS > t && !overlaps(span, reserved)) {
       out.push({ kind: 'activity', activity, startS: t, endS });
@@ -164,12 +190,21 @@ export function chunkEvents(
       }
     })
     .filter((e): e is WearerEvent => e !== null);
+  const schedule = profile.schedule ?? HOME_DAY;
   const background = dailyActivities(
     `${String(profile.seed)}/chunk-${chunk}`,
     seconds,
-    profile.schedule ?? HOME_DAY,
+    schedule,
     reservedSpans(local),
   );
+  // The population's AF burden: a whole chunk in AF, unless the scenario decides this chunk's rhythm.
+  const rhythmSet = local.some((e) => e.kind === 'af');
+  if (
+    !rhythmSet &&
+    Rng.of(`${String(profile.seed)}/chunk-${chunk}`, 'fleet-wearer-af').chance(schedule.afShare)
+  ) {
+    background.push({ kind: 'af', startS: 0, endS: seconds });
+  }
   const scenario = local.map((e): RecordingEvent => {
     switch (e.kind) {
       case 'fall':
