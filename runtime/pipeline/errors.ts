@@ -18,3 +18,24 @@ export class PipelineError extends Error {
     this.name = 'PipelineError';
   }
 }
+
+/**
+ * Failures inside the runtime (bugs, not bad input), reported through
+ * PipelineOptions.onInternalError and never thrown at callers. Apart from PipelineError because the
+ * firmware bridge maps every PipelineError code onto a wire error code.
+ */
+export type PipelineInternalCode =
+  | 'RUNNER_FAILED' // a runner threw on a window: the window still gets an INFERENCE_ERROR fallback
+  | 'OBSERVER_FAILED' // a result listener or observer threw: reported, the others still run
+  | 'SHADOW_TIMEOUT'; // a shadow candidate did not settle within its own deadline: result dropped
+
+export class PipelineInternalError extends Error {
+  constructor(
+    readonly code: PipelineInternalCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PipelineInternalError';
+  }
+}

@@ -1,4 +1,9 @@
-export { PipelineError, type PipelineErrorCode } from './errors.ts';
+export {
+  PipelineError,
+  PipelineInternalError,
+  type PipelineErrorCode,
+  type PipelineInternalCode,
+} from './errors.ts';
 export type { FeatureExtractor, FeatureOutcome, FeatureReference } from './features.ts';
 export { MAX_ABS_TIMESTAMP_MS, MAX_STREAM_CHANNELS, MAX_STREAM_RATE_HZ, validateFrame } from './frame.ts';
 export {
@@ -21,6 +26,7 @@ export type { PipelineEvent, PipelineObserver } from './observer.ts';
 export { checkOod } from './ood.ts';
 export {
   DEFAULT_MOTION_WAIT_MS,
+  DEFAULT_SHADOW_GRACE_MS,
   Pipeline,
   type FamilyRunners,
   type FamilyStats,
@@ -31,13 +37,14 @@ export {
 } from './pipeline.ts';
 export { decide, initialPostprocessState, type Decision, type PostprocessState } from './postprocess.ts';
 export { checkRawWindow, rawStatsOf, rejectMask, type QualityVerdict } from './quality.ts';
-export type {
-  FallbackOutput,
-  FallbackReason,
-  ResultProvenance,
-  ResultStatus,
-  ResultStatusKind,
-  WindowResult,
+export {
+  resultIdOf,
+  type FallbackOutput,
+  type FallbackReason,
+  type ResultProvenance,
+  type ResultStatus,
+  type ResultStatusKind,
+  type WindowResult,
 } from './result.ts';
 export { evaluateRule, RuleEvaluationError } from './rule.ts';
 export {

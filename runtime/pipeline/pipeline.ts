@@ -2,13 +2,18 @@
 // consumes their sensor; every completed window goes to that model's runner (and to a shadow
 // candidate's, whose results never reach the firmware). Models that gate by motion get the same
 // device's accelerometer activity over the window's span (docs/pipeline.md "Motion gating").
+//
+// Delivery (docs/pipeline.md "Delivery"): the active result goes out as soon as the active runner is
+// done, whatever the shadow does; the shadow runs on its own, with its own deadline and error
+// handling; observers are called by the pipeline after the result is out, each call guarded. A
+// runner that throws on an active window (a bug) still gives the firmware a fallback result.
 import type { InputSpec, SensorKind } from '../../models/format/manifest.ts';
 import type { BatcherStats } from '../inference/batcher.ts';
-import { PipelineError } from './errors.ts';
+import { PipelineError, PipelineInternalError } from './errors.ts';
 import { validateSpec } from './frame.ts';
 import { ACTIVITY_SLACK_MS, ActivityTracker, AuxiliaryStream, type ActivityWindow } from './motion.ts';
-import type { PipelineObserver } from './observer.ts';
-import type { WindowResult } from './result.ts';
+import type { PipelineEvent, PipelineObserver } from './observer.ts';
+import { resultIdOf, type WindowResult } from './result.ts';
 import type { ModelRunner, RunnerOutput, WindowContext } from './runner.ts';
 import type { RunnerStats } from './stats.ts';
 import { StreamWindower, type StreamStats } from './stream.ts';
@@ -17,18 +22,30 @@ import type { SamplesFrame, StreamSpec, Window } from './types.ts';
 export interface PipelineOptions {
   readonly maxStreams: number;
   readonly monoNow: () => number;
-  /** A runner threw (a bug, not bad input): reported, and the window produces no result. */
-  readonly onInternalError: (error: unknown, window: Window) => void;
+  /**
+   * Something inside the runtime failed (a bug, not bad input): a runner threw (the window still
+   * gets an INFERENCE_ERROR fallback), an observer or listener threw, a shadow candidate missed its
+   * deadline. Errors are PipelineInternalError (RUNNER_FAILED, OBSERVER_FAILED, SHADOW_TIMEOUT) with the
+   * original as `cause`; `window` is null for failures outside a window (closing a stream).
+   */
+  readonly onInternalError: (error: unknown, window: Window | null) => void;
   /**
    * How long a motion-gated window may wait for its accelerometer data to arrive (default 500 ms);
    * after that it is judged on what arrived (and fails closed when that is not enough).
    */
   readonly motionWaitMs?: number;
-  /** Timer for motion waits (default setTimeout); injectable for tests. */
+  /** Timer for motion waits and shadow deadlines (default setTimeout); injectable for tests. */
   readonly schedule?: (fn: () => void, ms: number) => void;
+  /**
+   * A shadow candidate's window is abandoned (SHADOW_TIMEOUT) when it has not settled this long
+   * after the candidate's own inference deadline (default 1,000 ms). Its batcher already resolves
+   * overdue rows as DEADLINE_MISS; this bounds anything else a candidate could hang on.
+   */
+  readonly shadowGraceMs?: number;
 }
 
 export const DEFAULT_MOTION_WAIT_MS = 500;
+export const DEFAULT_SHADOW_GRACE_MS = 1000;
 
 /** The runners serving one model family: the active one, and maybe a candidate in shadow. */
 export interface FamilyRunners {
@@ -64,12 +81,16 @@ export interface FamilyStats {
   readonly batcher: BatcherStats;
   /** Windows the shadow did not see because its input spec differs from the active model's. */
   readonly shadowSkipped: number;
+  /** Windows on which the shadow runner threw (each counted as its INFERENCE_ERROR fallback too). */
+  readonly shadowFailures: number;
+  /** Windows the shadow did not settle within its deadline plus the grace (results dropped). */
+  readonly shadowTimeouts: number;
 }
 
 export interface PipelineStats {
   readonly streams: number;
   readonly auxiliaryStreams: number;
-  /** Windows handed to runners whose result is not out yet. */
+  /** Runner tasks (active and shadow) handed a window whose result is not out yet. */
   readonly inFlight: number;
   /** Motion-gated windows waiting for their accelerometer data. */
   readonly waitingForMotion: number;
@@ -101,6 +122,8 @@ export class Pipeline {
   private readonly listeners = new Set<ResultListener>();
   private readonly shadowListeners = new Set<ShadowListener>();
   private readonly shadowSkipped = new Map<string, number>();
+  private readonly shadowFailures = new Map<string, number>();
+  private readonly shadowTimeouts = new Map<string, number>();
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
   private internalErrors = 0;
@@ -120,7 +143,7 @@ export class Pipeline {
     if (previous && previous.active !== runners.active) {
       for (const [id, stream] of this.streams) {
         if (stream.family !== family) continue;
-        previous.active.forgetStream(id);
+        this.emitEvents(previous.active, previous.active.forgetStream(id), null);
         const input = runners.active.model.manifest.input;
         if (sameInput(previous.active.model.manifest.input, input)) continue;
         // A new input spec needs a new windower; a stream it cannot serve is closed (the firmware
@@ -133,7 +156,10 @@ export class Pipeline {
       }
     }
     if (previous?.shadow && previous.shadow !== runners.shadow) {
-      for (const [id, stream] of this.streams) if (stream.family === family) previous.shadow.forgetStream(id);
+      for (const [id, stream] of this.streams) {
+        if (stream.family === family)
+          this.emitEvents(previous.shadow, previous.shadow.forgetStream(id), null);
+      }
     }
     this.updateMotionNeeds();
   }
@@ -232,8 +258,8 @@ export class Pipeline {
     }
     if (stream.family === null) return;
     const runners = this.families.get(stream.family);
-    runners?.active.forgetStream(streamId);
-    runners?.shadow?.forgetStream(streamId);
+    if (runners) this.emitEvents(runners.active, runners.active.forgetStream(streamId), null);
+    if (runners?.shadow) this.emitEvents(runners.shadow, runners.shadow.forgetStream(streamId), null);
   }
 
   hasStream(streamId: string): boolean {
@@ -266,6 +292,8 @@ export class Pipeline {
           shadow: runners.shadow?.stats() ?? null,
           batcher: runners.active.model.batcher.stats,
           shadowSkipped: this.shadowSkipped.get(family) ?? 0,
+          shadowFailures: this.shadowFailures.get(family) ?? 0,
+          shadowTimeouts: this.shadowTimeouts.get(family) ?? 0,
         };
       }),
     };
@@ -412,61 +440,225 @@ export class Pipeline {
     window: Window,
     context: WindowContext | undefined,
   ): void {
-    this.inFlight += 1;
     let shadow = runners.shadow;
     if (shadow && !sameInput(shadow.model.manifest.input, runners.active.model.manifest.input)) {
       this.shadowSkipped.set(family, (this.shadowSkipped.get(family) ?? 0) + 1);
       shadow = null;
     }
-    const active = runners.active.process(window, context);
-    if (!shadow) {
-      active.then(
-        (out) => {
-          this.deliver(window, out, null);
-          this.done();
-        },
-        (error: unknown) => {
-          this.internalError(error, window);
-          this.done();
-        },
-      );
-      return;
-    }
-    Promise.all([active, shadow.process(window, context)]).then(
-      ([a, s]) => {
-        this.deliver(window, a, s);
+    const pair = shadow && this.shadowListeners.size > 0 ? new ShadowPair() : null;
+    this.runActive(runners.active, window, context, pair);
+    if (shadow) this.runShadow(shadow, family, window, context, pair);
+  }
+
+  /** The active runner's result goes out as soon as it is ready; a runner failure still answers. */
+  private runActive(
+    runner: ModelRunner,
+    window: Window,
+    context: WindowContext | undefined,
+    pair: ShadowPair | null,
+  ): void {
+    this.inFlight += 1;
+    runner.process(window, context).then(
+      (output) => {
+        this.deliverActive(runner, window, output, pair);
         this.done();
       },
       (error: unknown) => {
-        this.internalError(error, window);
+        this.internalError(
+          new PipelineInternalError('RUNNER_FAILED', `${runnerName(runner)} failed on ${window.streamId}`, {
+            cause: error,
+          }),
+          window,
+        );
+        // The candidate is not to blame for the active runner's bug: no comparison for this window.
+        pair?.drop();
+        this.deliverActive(runner, window, this.failureOutput(runner, window), null);
         this.done();
       },
     );
   }
 
-  private deliver(window: Window, active: RunnerOutput, shadow: RunnerOutput | null): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(active.result);
-      } catch (error) {
-        this.internalErrors += 1;
-        this.options.onInternalError(error, window);
-      }
-    }
-    if (!shadow) return;
-    for (const listener of this.shadowListeners) {
-      try {
-        listener(active.result, shadow.result);
-      } catch (error) {
-        this.internalErrors += 1;
-        this.options.onInternalError(error, window);
-      }
+  /**
+   * The shadow candidate runs on its own: whatever it does (throw, hang, call a failing observer)
+   * never reaches the active path. A failure counts as the candidate's INFERENCE_ERROR fallback; a
+   * window it does not settle within its deadline + grace is dropped (SHADOW_TIMEOUT).
+   */
+  private runShadow(
+    runner: ModelRunner,
+    family: string,
+    window: Window,
+    context: WindowContext | undefined,
+    pair: ShadowPair | null,
+  ): void {
+    this.inFlight += 1;
+    let settled = false;
+    const cancel = this.startTimer(
+      () => {
+        if (settled) return;
+        settled = true;
+        bump(this.shadowTimeouts, family);
+        pair?.drop();
+        this.internalError(
+          new PipelineInternalError(
+            'SHADOW_TIMEOUT',
+            `${runnerName(runner)} did not settle ${window.streamId} window ${window.index} in time`,
+          ),
+          window,
+        );
+        this.done();
+      },
+      runner.inferenceDeadlineMs + (this.options.shadowGraceMs ?? DEFAULT_SHADOW_GRACE_MS),
+    );
+    runner.process(window, context).then(
+      (output) => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        this.deliverShadow(runner, window, output, pair);
+        this.done();
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        bump(this.shadowFailures, family);
+        this.internalError(
+          new PipelineInternalError('RUNNER_FAILED', `${runnerName(runner)} failed on ${window.streamId}`, {
+            cause: error,
+          }),
+          window,
+        );
+        this.deliverShadow(runner, window, this.failureOutput(runner, window), pair);
+        this.done();
+      },
+    );
+  }
+
+  /** The declared fallback (INFERENCE_ERROR) for a window its runner failed on. */
+  private failureOutput(runner: ModelRunner, window: Window): RunnerOutput {
+    const detail = 'internal runtime error (reported); the model output is not available';
+    try {
+      return runner.internalFailure(window, detail);
+    } catch (error) {
+      // Even the runner's fallback path failed: answer "suppressed" with its provenance.
+      this.internalError(
+        new PipelineInternalError('RUNNER_FAILED', `${runnerName(runner)} fallback failed`, { cause: error }),
+        window,
+      );
+      const result: WindowResult = {
+        resultId: resultIdOf(window, runner.model.manifest.modelFamily),
+        deviceId: window.deviceId,
+        streamId: window.streamId,
+        windowIndex: window.index,
+        firstCounter: window.firstCounter,
+        lastCounter: window.lastCounter,
+        startMs: window.startMs,
+        endMs: window.endMs,
+        cohort: window.cohort,
+        status: { kind: 'fallback', reason: 'INFERENCE_ERROR', detail, output: { kind: 'suppressed' } },
+        provenance: runner.provenance,
+        latencyMs: 0,
+        shadow: runner.shadow,
+      };
+      return { result, features: null, events: [] };
     }
   }
 
-  private internalError(error: unknown, window: Window): void {
+  /** Latency is measured when the result is handed over, not when the runner built it. */
+  private stamp(result: WindowResult, window: Window): WindowResult {
+    return { ...result, latencyMs: this.options.monoNow() - window.completedAtMonoMs };
+  }
+
+  /**
+   * Alerts (the firmware's) first, then the result to the listeners (the firmware), then the
+   * observers (episode events before the result, so that an episode's first window is pinned).
+   */
+  private deliverActive(
+    runner: ModelRunner,
+    window: Window,
+    output: RunnerOutput,
+    pair: ShadowPair | null,
+  ): void {
+    const result = this.stamp(output.result, window);
+    const observer = runner.observer;
+    for (const event of output.events) {
+      if (event.kind === 'alert') this.guard(() => observer.onEvent?.(event), window);
+    }
+    for (const listener of this.listeners) {
+      this.guard(() => {
+        listener(result);
+      }, window);
+    }
+    for (const event of output.events) {
+      if (event.kind !== 'alert') this.guard(() => observer.onEvent?.(event), window);
+    }
+    this.guard(() => observer.onResult?.(result, output.features, window), window);
+    if (pair?.setActive(result) === true) this.emitPair(pair, window);
+  }
+
+  private deliverShadow(
+    runner: ModelRunner,
+    window: Window,
+    output: RunnerOutput,
+    pair: ShadowPair | null,
+  ): void {
+    const result = this.stamp(output.result, window);
+    this.emitEvents(runner, output.events, window);
+    this.guard(() => runner.observer.onResult?.(result, output.features, window), window);
+    if (pair?.setCandidate(result) === true) this.emitPair(pair, window);
+  }
+
+  private emitPair(pair: ShadowPair, window: Window): void {
+    const { active, candidate } = pair;
+    if (!active || !candidate) return;
+    for (const listener of this.shadowListeners) {
+      this.guard(() => {
+        listener(active, candidate);
+      }, window);
+    }
+  }
+
+  private emitEvents(runner: ModelRunner, events: readonly PipelineEvent[], window: Window | null): void {
+    for (const event of events) this.guard(() => runner.observer.onEvent?.(event), window);
+  }
+
+  /** Calls an observer or listener; a throw is reported, never propagated. */
+  private guard(fn: () => void, window: Window | null): void {
+    try {
+      fn();
+    } catch (error) {
+      this.internalError(
+        new PipelineInternalError('OBSERVER_FAILED', 'a result listener or observer threw', { cause: error }),
+        window,
+      );
+    }
+  }
+
+  private internalError(error: unknown, window: Window | null): void {
     this.internalErrors += 1;
-    this.options.onInternalError(error, window);
+    try {
+      this.options.onInternalError(error, window);
+    } catch {
+      // The reporter itself failed: the counter above still shows it.
+    }
+  }
+
+  /** A cancellable timer on the injected schedule (or setTimeout). */
+  private startTimer(fn: () => void, ms: number): () => void {
+    const schedule = this.options.schedule;
+    if (schedule) {
+      let live = true;
+      schedule(() => {
+        if (live) fn();
+      }, ms);
+      return () => {
+        live = false;
+      };
+    }
+    const handle = setTimeout(fn, ms);
+    return () => {
+      clearTimeout(handle);
+    };
   }
 
   private done(): void {
@@ -480,4 +672,34 @@ export class Pipeline {
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** Joins the active and the shadow result of one window for the shadow-pair listeners. */
+class ShadowPair {
+  active: WindowResult | null = null;
+  candidate: WindowResult | null = null;
+  private dropped = false;
+
+  /** True when the pair is complete (and not dropped). */
+  setActive(result: WindowResult): boolean {
+    this.active = result;
+    return !this.dropped && this.candidate !== null;
+  }
+
+  setCandidate(result: WindowResult): boolean {
+    this.candidate = result;
+    return !this.dropped && this.active !== null;
+  }
+
+  drop(): void {
+    this.dropped = true;
+  }
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+function runnerName(runner: ModelRunner): string {
+  return `${runner.shadow ? 'shadow' : 'active'} runner ${runner.model.manifest.bundleId}`;
 }

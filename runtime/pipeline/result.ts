@@ -1,6 +1,7 @@
 // What the pipeline returns for every window. The status is a tagged union so that a fallback can
 // never be mistaken for a model output (DESIGN.md, "Safety first").
 import type { BackendKind } from '../inference/backend.ts';
+import type { Window } from './types.ts';
 
 /** Why the model's output was not used for a window. */
 export type FallbackReason =
@@ -86,4 +87,9 @@ export interface WindowResult {
   readonly latencyMs: number;
   /** True for a shadow candidate's result: never delivered to the firmware. */
   readonly shadow: boolean;
+}
+
+/** The id of the result of `family`'s model for a window. Labels refer to it. */
+export function resultIdOf(window: Pick<Window, 'streamId' | 'index'>, family: string): string {
+  return `${window.streamId}:${window.index}:${family}`;
 }

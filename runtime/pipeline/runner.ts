@@ -7,16 +7,17 @@ import type { MicroBatcher } from '../inference/batcher.ts';
 import type { BackendKind } from '../inference/backend.ts';
 import type { FeatureExtractor, FeatureOutcome, FeatureReference } from './features.ts';
 import { MIN_MOTION_COVERAGE, needsMotion, type ActivityWindow } from './motion.ts';
-import type { PipelineObserver } from './observer.ts';
+import type { PipelineEvent, PipelineObserver } from './observer.ts';
 import { checkOod } from './ood.ts';
 import { decide, initialPostprocessState, interrupt, type PostprocessState } from './postprocess.ts';
 import { checkRawWindow, rejectMask, type QualityVerdict } from './quality.ts';
-import type {
-  FallbackOutput,
-  FallbackReason,
-  ResultProvenance,
-  ResultStatus,
-  WindowResult,
+import {
+  resultIdOf,
+  type FallbackOutput,
+  type FallbackReason,
+  type ResultProvenance,
+  type ResultStatus,
+  type WindowResult,
 } from './result.ts';
 import { evaluateRule, RuleEvaluationError } from './rule.ts';
 import { LatencyHistogram, type RunnerStats } from './stats.ts';
@@ -66,6 +67,12 @@ interface StreamModelState {
 export interface RunnerOutput {
   readonly result: WindowResult;
   readonly features: Float64Array | null;
+  /**
+   * What the window raised, in order (fallback episode start/end, alerts). The runner never calls
+   * its observer while processing: the pipeline does, after the result is out, each call guarded,
+   * so that no observer can delay or silence a result (docs/pipeline.md "Delivery").
+   */
+  readonly events: readonly PipelineEvent[];
 }
 
 export class ModelRunner {
@@ -90,7 +97,8 @@ export class ModelRunner {
   constructor(
     readonly model: LoadedModel,
     private readonly options: RunnerOptions,
-    private readonly observer: PipelineObserver,
+    /** Told about every result and event by the pipeline (never from inside process()). */
+    readonly observer: PipelineObserver,
   ) {
     const m = model.manifest;
     this.mask = rejectMask(m.quality);
@@ -118,11 +126,35 @@ export class ModelRunner {
     this.override = override;
   }
 
-  /** Ends the stream's fallback episode (if any) and drops its state. */
-  forgetStream(streamId: string): void {
+  /** Whether results of this runner never reach the firmware. */
+  get shadow(): boolean {
+    return this.options.shadow;
+  }
+
+  /** The runner's inference deadline (ms from the window's completion). */
+  get inferenceDeadlineMs(): number {
+    return this.options.inferenceDeadlineMs;
+  }
+
+  /**
+   * Ends the stream's fallback episode (if any) and drops its state. Returns the episode's end
+   * event for the caller to hand to the observer.
+   */
+  forgetStream(streamId: string): readonly PipelineEvent[] {
     const state = this.streams.get(streamId);
-    if (state?.episode) this.endEpisode(streamId, state, state.episode.startMs);
+    const events: PipelineEvent[] = [];
+    if (state?.episode) this.endEpisode(streamId, state, state.episode.startMs, events);
     this.streams.delete(streamId);
+    return events;
+  }
+
+  /**
+   * The runner itself failed on this window (a bug, not bad input): the declared fallback with
+   * reason INFERENCE_ERROR, so that the firmware is told "no model output" rather than nothing.
+   * Features are not trusted, so a rule fallback gives `suppressed`.
+   */
+  internalFailure(window: Window, detail: string): RunnerOutput {
+    return this.fallback(window, this.stateOf(window.streamId), [], 'INFERENCE_ERROR', detail, null);
   }
 
   /** Counters for the monitor and rollout health checks. */
@@ -144,19 +176,20 @@ export class ModelRunner {
   async process(window: Window, context: WindowContext = {}): Promise<RunnerOutput> {
     const state = this.stateOf(window.streamId);
     const manifest = this.model.manifest;
+    const events: PipelineEvent[] = [];
     this.counts.windows += 1;
     const gate = this.gate(window, context);
     // An override (revoked bundle, drift safe action) wins; its rule still needs trustworthy features.
     if (this.override) {
       const named = gate.kind === 'features' ? gate.named : null;
-      return this.fallback(window, state, this.override.reason, this.override.detail, named);
+      return this.fallback(window, state, events, this.override.reason, this.override.detail, named);
     }
-    if (gate.kind === 'fail') return this.fallback(window, state, gate.reason, gate.detail, null);
+    if (gate.kind === 'fail') return this.fallback(window, state, events, gate.reason, gate.detail, null);
     const features = gate.values;
     if (this.model.reference) {
       const ood = checkOod(features, this.model.reference, manifest.ood);
       if (ood.kind === 'fail')
-        return this.fallback(window, state, ood.reason, ood.detail, gate.named, features);
+        return this.fallback(window, state, events, ood.reason, ood.detail, gate.named, features);
     }
     const outcome = gate;
 
@@ -170,6 +203,7 @@ export class ModelRunner {
         return this.fallback(
           window,
           state,
+          events,
           'INFERENCE_ERROR',
           batchOutcome.error.code,
           outcome.named,
@@ -179,6 +213,7 @@ export class ModelRunner {
         return this.fallback(
           window,
           state,
+          events,
           'DEADLINE_MISS',
           `result not ready within ${this.options.inferenceDeadlineMs} ms`,
           outcome.named,
@@ -192,13 +227,14 @@ export class ModelRunner {
       return this.fallback(
         window,
         state,
+        events,
         'INFERENCE_ERROR',
         `model emitted ${score}`,
         outcome.named,
         features,
       );
     }
-    if (state.episode) this.endEpisode(window.streamId, state, window.startMs);
+    if (state.episode) this.endEpisode(window.streamId, state, window.startMs, events);
     const decision = decide(score, window.endMs, manifest.thresholds, manifest.postprocessing, state.post);
     let status: ResultStatus;
     switch (decision.kind) {
@@ -220,7 +256,7 @@ export class ModelRunner {
     const result = this.result(window, status);
     if (status.kind === 'ok' && status.alert && !this.options.shadow) {
       this.counts.alerts += 1;
-      this.observer.onEvent?.({
+      events.push({
         kind: 'alert',
         resultId: result.resultId,
         streamId: window.streamId,
@@ -231,8 +267,7 @@ export class ModelRunner {
         source: 'model',
       });
     }
-    this.observer.onResult?.(result, features, window);
-    return { result, features };
+    return { result, features, events };
   }
 
   /** Raw gate → motion gate → SQIs → preprocessing; the first failure wins. */
@@ -303,16 +338,19 @@ export class ModelRunner {
   private fallback(
     window: Window,
     state: StreamModelState,
+    events: PipelineEvent[],
     reason: FallbackReason,
     detail: string,
     named: ReadonlyMap<string, number> | null,
     features: Float64Array | null = null,
   ): RunnerOutput {
+    // The output first: if it fails (a bug), nothing has been counted twice when the pipeline turns
+    // the failure into internalFailure().
+    const output = this.fallbackOutput(this.model.manifest.fallback, named);
     interrupt(state.post);
     this.counts.fallback += 1;
     this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
-    this.trackEpisode(window, state, reason);
-    const output = this.fallbackOutput(this.model.manifest.fallback, named);
+    this.trackEpisode(window, state, reason, events);
     const result = this.result(window, { kind: 'fallback', reason, detail, output });
     // A rule finding alerts like the model would, under the same refractory period (one alert per
     // event, whichever source saw it first); it needs no run of windows: the rule is the trigger.
@@ -324,7 +362,7 @@ export class ModelRunner {
     if (ruleAlert) post.lastAlertEndMs = window.endMs;
     if (ruleAlert && !this.options.shadow) {
       this.counts.ruleAlerts += 1;
-      this.observer.onEvent?.({
+      events.push({
         kind: 'alert',
         resultId: result.resultId,
         streamId: window.streamId,
@@ -335,8 +373,7 @@ export class ModelRunner {
         source: 'fallback-rule',
       });
     }
-    this.observer.onResult?.(result, features, window);
-    return { result, features };
+    return { result, features, events };
   }
 
   private fallbackOutput(policy: FallbackPolicy, named: ReadonlyMap<string, number> | null): FallbackOutput {
@@ -368,11 +405,16 @@ export class ModelRunner {
    * a run of consecutive fallback windows of one stream, whatever their reasons (counted per reason
    * in the end event); the first trusted result, or closing the stream, ends it.
    */
-  private trackEpisode(window: Window, state: StreamModelState, reason: FallbackReason): void {
+  private trackEpisode(
+    window: Window,
+    state: StreamModelState,
+    reason: FallbackReason,
+    events: PipelineEvent[],
+  ): void {
     if (!state.episode) {
       state.episode = { reason, startMs: window.startMs, windows: 0, reasons: {} };
       this.openEpisodes += 1;
-      this.observer.onEvent?.({
+      events.push({
         kind: 'fallback-episode-start',
         streamId: window.streamId,
         modelFamily: this.model.manifest.modelFamily,
@@ -386,12 +428,17 @@ export class ModelRunner {
     episode.reasons[reason] = (episode.reasons[reason] ?? 0) + 1;
   }
 
-  private endEpisode(streamId: string, state: StreamModelState, endMs: number): void {
+  private endEpisode(
+    streamId: string,
+    state: StreamModelState,
+    endMs: number,
+    events: PipelineEvent[],
+  ): void {
     const episode = state.episode;
     if (!episode) return;
     state.episode = null;
     this.openEpisodes -= 1;
-    this.observer.onEvent?.({
+    events.push({
       kind: 'fallback-episode-end',
       streamId,
       modelFamily: this.model.manifest.modelFamily,
@@ -408,7 +455,7 @@ export class ModelRunner {
     const latencyMs = this.options.monoNow() - window.completedAtMonoMs;
     this.latency.add(latencyMs);
     return {
-      resultId: `${window.streamId}:${window.index}:${this.model.manifest.modelFamily}`,
+      resultId: resultIdOf(window, this.model.manifest.modelFamily),
       deviceId: window.deviceId,
       streamId: window.streamId,
       windowIndex: window.index,

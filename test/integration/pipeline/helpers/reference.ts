@@ -16,7 +16,6 @@ import {
   Pipeline,
   type PipelineEvent,
   type PipelineOptions,
-  type Window,
   type WindowResult,
 } from '../../../../runtime/pipeline/index.ts';
 import { RUNTIME_VERSION } from '../../../../runtime/version.ts';
@@ -102,7 +101,7 @@ export async function referencePipeline(
     {
       maxStreams: options.maxStreams ?? 10_000,
       monoNow,
-      onInternalError: (error: unknown, _window: Window) => internalErrors.push(error),
+      onInternalError: (error: unknown) => internalErrors.push(error),
       ...options.pipeline,
     },
     {

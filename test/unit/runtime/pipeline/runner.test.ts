@@ -17,7 +17,7 @@ function runnerFor(
   opts: { extractor?: FeatureExtractor; shadow?: boolean; deadlineMs?: number } = {},
 ) {
   const events: PipelineEvent[] = [];
-  const seen: WindowResult[] = [];
+  const observerCalls: string[] = [];
   const { model, state } = loadedModel(manifest, opts.extractor ? { extractor: opts.extractor } : {});
   const runner = new ModelRunner(
     model,
@@ -27,9 +27,25 @@ function runnerFor(
       monoNow: () => performance.now(),
       shadow: opts.shadow ?? false,
     },
-    { onEvent: (e) => events.push(e), onResult: (r) => seen.push(r) },
+    {
+      onEvent: (e) => observerCalls.push(e.kind),
+      onResult: (r: WindowResult) => observerCalls.push(r.resultId),
+    },
   );
-  return { runner, events, seen, session: state };
+  // The runner returns its events (the pipeline hands them to observers): collect them here.
+  const process = runner.process.bind(runner);
+  runner.process = async (window, context) => {
+    const output = await process(window, context);
+    events.push(...output.events);
+    return output;
+  };
+  const forget = runner.forgetStream.bind(runner);
+  runner.forgetStream = (streamId) => {
+    const ended = forget(streamId);
+    events.push(...ended);
+    return ended;
+  };
+  return { runner, events, observerCalls, session: state };
 }
 
 const kind = (s: ResultStatus) => (s.kind === 'fallback' ? `fallback:${s.reason}` : s.kind);
@@ -222,6 +238,23 @@ describe('ModelRunner', () => {
     expect(performance.now() - started).toBeLessThan(1000);
     expect(runner.stats()).toMatchObject({ inferenceErrors: 2, deadlineMisses: 1, fallback: 3 });
     expect(runner.stats().latency.count).toBe(3);
+  });
+
+  it('never calls its observer itself: events and results come back for the pipeline to deliver', async () => {
+    const { runner, observerCalls, events } = runnerFor(fall);
+    await runner.process(windowOf(fall, { index: 0, level: 0.1, flags: SENSOR_FLAG.SATURATED }));
+    runner.forgetStream('s1');
+    expect(events.map((e) => e.kind)).toEqual(['fallback-episode-start', 'fallback-episode-end']);
+    expect(observerCalls).toEqual([]);
+  });
+
+  it('turns a failure of its own into the declared fallback with INFERENCE_ERROR', () => {
+    const { runner } = runnerFor(fall);
+    const out = runner.internalFailure(windowOf(fall, { index: 4 }), 'internal runtime error');
+    expect(kind(out.result.status)).toBe('fallback:INFERENCE_ERROR');
+    expect(out.result.status).toMatchObject({ output: { kind: 'suppressed' } });
+    expect(out.events.map((e) => e.kind)).toEqual(['fallback-episode-start']);
+    expect(runner.stats()).toMatchObject({ fallback: 1, inferenceErrors: 1 });
   });
 
   it('a shadow runner never raises alerts', async () => {
