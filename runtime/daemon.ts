@@ -232,6 +232,12 @@ class PipelineHost implements ServingHost {
 
   apply(plans: readonly FamilyPlan[]): void {
     this.plans = plans;
+    // Overrides first, synchronously, on the runners already serving: a withdrawal (or a suppression)
+    // holds from the very next window, not only once the plan's models are loaded and swapped in.
+    for (const plan of plans) {
+      if (!plan.active) continue;
+      this.runners.get(`${plan.active.bundle.manifestSha256}:active`)?.setOverride(plan.active.override);
+    }
     void this.applyLoaded();
   }
 

@@ -203,16 +203,7 @@ export class LifecycleCore {
       const candidate = slots.candidate ? this.state.bundle(slots.candidate.manifestSha256) : undefined;
       plans.push({
         family: slots.family,
-        active:
-          active && activeRef
-            ? {
-                bundle: activeRef,
-                override:
-                  active.mode.kind === 'rule-fallback'
-                    ? { reason: 'MODEL_REVOKED', detail: active.mode.detail }
-                    : null,
-              }
-            : null,
+        active: active && activeRef ? { bundle: activeRef, override: this.forcedFallback(active) } : null,
         shadow:
           activeRef && candidate?.state === 'installed'
             ? (this.bundleRef(candidate.manifestSha256) ?? null)
@@ -220,6 +211,27 @@ export class LifecycleCore {
       });
     }
     return plans;
+  }
+
+  /**
+   * The declared fallback answers for an active bundle that must not run: withdrawn (its rollback
+   * under way), in rule-fallback, or — whatever its mode says — a bundle no longer `installed`
+   * (revoked or failed): a revoked model is never served as a model, not even for a moment.
+   */
+  forcedFallback(active: ActiveSlot): NonNullable<FamilyPlan['active']>['override'] {
+    switch (active.mode.kind) {
+      case 'withdrawn':
+      case 'rule-fallback':
+        return { reason: 'MODEL_REVOKED', detail: active.mode.detail };
+      case 'model': {
+        const bundle = this.state.bundle(active.manifestSha256);
+        if (bundle?.state === 'installed') return null;
+        return {
+          reason: 'MODEL_REVOKED',
+          detail: `${bundle?.bundleId ?? active.manifestSha256} is ${bundle?.state ?? 'missing'}: ${bundle?.stateDetail ?? ''}`,
+        };
+      }
+    }
   }
 
   startProbation(manifest: Manifest): ActiveSlot['probation'] {

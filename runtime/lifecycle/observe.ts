@@ -13,7 +13,11 @@ export function observeResult(core: LifecycleCore, result: WindowResult): void {
   const family = result.provenance.modelFamily;
   core.noteStream(family, result.streamId);
   const active = core.cache.get(family)?.active;
-  if (active?.manifestSha256 !== result.provenance.manifestSha256 || active.probation.kind !== 'running')
+  if (
+    active?.manifestSha256 !== result.provenance.manifestSha256 ||
+    active.probation.kind !== 'running' ||
+    active.mode.kind !== 'model' // withdrawn: its results are the declared fallback's, not evidence
+  )
     return;
   try {
     const live = core.liveOf(active.manifestSha256);
@@ -148,7 +152,8 @@ export function recordPipelineEvent(
 
 export function passProbation(core: LifecycleCore, family: string, sha: string): void {
   const active = core.cache.get(family)?.active;
-  if (active?.manifestSha256 !== sha || active.probation.kind !== 'running') return;
+  if (active?.manifestSha256 !== sha || active.probation.kind !== 'running' || active.mode.kind !== 'model')
+    return;
   const counters = core.live.get(sha)?.probation ?? active.probation.counters;
   const bundle = core.state.bundle(sha);
   core.commit(`ending probation of ${bundle?.bundleId ?? sha}`, NO_EXTRA, () => {

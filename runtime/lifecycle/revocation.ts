@@ -3,7 +3,7 @@
 import type { InstalledBundle } from '../state/index.ts';
 import { findBundleRevocation } from '../trust/index.ts';
 import { revocationOf, selectorText, type BundleSelector } from './command.ts';
-import { NO_EXTRA, type LifecycleCore, type TxExtra } from './core.ts';
+import { NO_EXTRA, message, type LifecycleCore, type TxExtra } from './core.ts';
 import { rollback } from './rollback.ts';
 import type { ActionOutcome } from './types.ts';
 
@@ -31,7 +31,11 @@ export async function revoke(
   return { kind: 'done', effect };
 }
 
-/** Marks bundles revoked, clears them from candidate and last-known-good, withdraws active ones. */
+/**
+ * Marks bundles revoked and clears them from candidate and last-known-good; an active one is withdrawn
+ * in the same transaction (the declared fallback answers from that commit on, before any other bundle
+ * is re-hashed or loaded), then rolled back to its last-known-good bundle.
+ */
 export async function revokeBundles(
   core: LifecycleCore,
   matches: readonly InstalledBundle[],
@@ -40,38 +44,68 @@ export async function revokeBundles(
   const shas = new Set(matches.map((b) => b.manifestSha256));
   core.commit('recording a revocation', ctx.extra, () => {
     for (const b of matches) core.state.setBundleState(b.manifestSha256, 'revoked', ctx.reason);
-    for (const slots of core.cache.values()) {
+    const activeAffected: string[] = [];
+    for (const family of [...core.cache.keys()]) {
+      // Read in the transaction: the evidence counters were just flushed into the slots.
+      const slots = core.state.slots(family);
       if (slots.candidate && shas.has(slots.candidate.manifestSha256))
-        core.state.clearSlot(slots.family, 'candidate');
+        core.state.clearSlot(family, 'candidate');
       if (slots.lastKnownGood && shas.has(slots.lastKnownGood.manifestSha256)) {
-        core.state.clearSlot(slots.family, 'last-known-good');
+        core.state.clearSlot(family, 'last-known-good');
+      }
+      const active = slots.active;
+      if (active && shas.has(active.manifestSha256)) {
+        activeAffected.push(family);
+        if (active.mode.kind === 'model') {
+          core.state.putSlot({
+            ...active,
+            mode: { kind: 'withdrawn', reason: 'revoked', detail: ctx.reason },
+          });
+        }
       }
     }
     core.audit.appendInTransaction('bundle-revoked', ctx.by, {
       selector: ctx.selector,
       reason: ctx.reason,
       bundles: matches.map((b) => ({ bundleId: b.bundleId, manifestSha256: b.manifestSha256 })),
-      activeAffected: [...core.cache.values()]
-        .filter((s) => s.active && shas.has(s.active.manifestSha256))
-        .map((s) => s.family),
+      activeAffected,
     });
   });
   core.fault('revoke:committed');
   core.applyPlans();
   const effects: string[] = [`revoked ${ctx.selector} (${matches.length} installed bundle(s))`];
+  effects.push(...(await completeWithdrawals(core, ctx.by)));
+  return effects.join('; ');
+}
+
+/**
+ * Rolls back every family whose active bundle was withdrawn (revoked, approvals no longer valid) —
+ * right after the withdrawal, or at the next boot when a crash or an error interrupted it. Until it
+ * completes, the declared fallback answers (the withdrawal committed that); an unexpected error is
+ * reported and leaves the fallback in place.
+ */
+export async function completeWithdrawals(core: LifecycleCore, by: string): Promise<string[]> {
+  const effects: string[] = [];
   for (const slots of [...core.cache.values()]) {
     const active = slots.active;
-    if (!active || !shas.has(active.manifestSha256) || active.mode.kind !== 'model') continue;
-    const outcome = await rollback(core, slots.family, {
-      cause: 'revocation',
-      by: ctx.by,
-      reason: ctx.reason,
-      evidence: null,
-      extra: NO_EXTRA,
-    });
-    effects.push(outcome.kind === 'done' ? outcome.effect : `${slots.family}: ${outcome.detail}`);
+    if (active?.mode.kind !== 'withdrawn') continue;
+    try {
+      const outcome = await rollback(core, slots.family, {
+        cause: active.mode.reason === 'revoked' ? 'revocation' : 'approval',
+        by,
+        reason: active.mode.detail,
+        evidence: null,
+        extra: NO_EXTRA,
+      });
+      effects.push(outcome.kind === 'done' ? outcome.effect : `${slots.family}: ${outcome.detail}`);
+    } catch (error) {
+      core.report(error, `rolling back ${slots.family}`);
+      effects.push(
+        `${slots.family}: the rollback did not complete (${message(error)}); the declared fallback answers until it does`,
+      );
+    }
   }
-  return effects.join('; ');
+  return effects;
 }
 
 /** Applies trust-document and device revocations to installed bundles (boot, trust rotation). */
@@ -97,7 +131,9 @@ export async function sweepRevocations(core: LifecycleCore, source: string): Pro
       extra: NO_EXTRA,
     });
   }
-  // A revocation committed just before a crash, whose rollback never ran.
+  // A withdrawal committed just before a crash (or an error), whose rollback never ran.
+  await completeWithdrawals(core, 'runtime');
+  // The same, recorded by a runtime from before withdrawals existed: revoked, still in mode `model`.
   for (const slots of [...core.cache.values()]) {
     const active = slots.active;
     if (!active || active.mode.kind !== 'model') continue;

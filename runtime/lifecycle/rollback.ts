@@ -6,7 +6,14 @@ import { NO_EXTRA, rejected, type LifecycleCore, type TxExtra } from './core.ts'
 import { prune } from './prune.ts';
 import type { ActionOutcome } from './types.ts';
 
-export type RollbackCause = 'probation' | 'command' | 'local' | 'revocation' | 'integrity';
+export type RollbackCause =
+  | 'probation'
+  | 'command'
+  | 'local'
+  | 'revocation'
+  | 'integrity'
+  /** Its approvals no longer verify under the current trust store (docs/lifecycle.md "Re-verification"). */
+  | 'approval';
 
 /**
  * A field engineer's local rollback (`vigil rollback --yes`): audited like a command (accepted as a
@@ -78,6 +85,8 @@ export async function rollback(
   const targetBundle = target ? core.state.bundle(target.manifestSha256) : undefined;
   const eventId = `rollback:${family}:${core.now()}`;
   const failedState = req.cause === 'revocation' ? 'revoked' : 'failed';
+  const fallbackReason =
+    req.cause === 'revocation' ? 'revoked' : req.cause === 'approval' ? 'approval-withdrawn' : 'rolled-back';
   const counters =
     core.live.get(active.manifestSha256)?.probation ??
     (active.probation.kind === 'running' ? active.probation.counters : null);
@@ -102,7 +111,7 @@ export async function rollback(
         ...active,
         mode: {
           kind: 'rule-fallback',
-          reason: req.cause === 'revocation' ? 'revoked' : 'rolled-back',
+          reason: fallbackReason,
           detail: `${failed?.bundleId ?? active.manifestSha256}: ${req.reason}; no last known good bundle`,
         },
         probation: { kind: 'none' },

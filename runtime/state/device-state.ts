@@ -42,12 +42,23 @@ export interface InstalledBundle {
   readonly installedAtMs: number;
 }
 
+/** Why a bundle was withdrawn from serving before its rollback (revocation, approvals no longer valid). */
+export type WithdrawalReason = 'revoked' | 'approval-withdrawn';
+
 /** How the active bundle of a family serves. */
 export type ActiveMode =
   | { readonly kind: 'model' }
+  /** The model must not run any more and its rollback is under way (committed together with the
+   * revocation, before any other bundle is loaded): the declared fallback answers meanwhile, and a
+   * boot finds and completes an interrupted rollback. */
+  | { readonly kind: 'withdrawn'; readonly reason: WithdrawalReason; readonly detail: string }
   /** The model must not run (revoked, or rolled back with nothing to roll back to): the bundle's
    * declared fallback answers every window (ModelRunner.setOverride, reason MODEL_REVOKED). */
-  | { readonly kind: 'rule-fallback'; readonly reason: 'revoked' | 'rolled-back'; readonly detail: string };
+  | {
+      readonly kind: 'rule-fallback';
+      readonly reason: WithdrawalReason | 'rolled-back';
+      readonly detail: string;
+    };
 
 export interface ProbationCounters {
   readonly windows: number;
@@ -258,8 +269,16 @@ function modeOf(value: unknown): ActiveMode {
   switch (v.kind) {
     case 'model':
       return { kind: 'model' };
+    case 'withdrawn': {
+      const reason =
+        v.reason === 'revoked' || v.reason === 'approval-withdrawn' ? v.reason : corrupt('mode reason');
+      return { kind: 'withdrawn', reason, detail: str(v.detail, 'mode detail') };
+    }
     case 'rule-fallback': {
-      const reason = v.reason === 'revoked' || v.reason === 'rolled-back' ? v.reason : corrupt('mode reason');
+      const reason =
+        v.reason === 'revoked' || v.reason === 'rolled-back' || v.reason === 'approval-withdrawn'
+          ? v.reason
+          : corrupt('mode reason');
       return { kind: 'rule-fallback', reason, detail: str(v.detail, 'mode detail') };
     }
     default:

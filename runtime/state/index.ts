@@ -77,6 +77,7 @@ export {
   type SlotName,
   type StatusCounts,
   type TrustRecord,
+  type WithdrawalReason,
 } from './device-state.ts';
 export { STORAGE_KEY_BYTES, deviceKid, loadOrCreateDeviceKey, loadOrCreateStorageKey } from './keys.ts';
 export { LOCK_FILE, WriterLock } from './lock.ts';
