@@ -97,8 +97,11 @@ export async function buildDemoProfiles(
   return out;
 }
 
-export function profileJson(profile: ReferenceProfile): string {
-  return `${JSON.stringify(profile, null, 1)}\n`;
+/** The file's text: JSON formatted as the repository formats it (Prettier), so `--check` is byte-exact. */
+export async function profileJson(profile: ReferenceProfile, file: string): Promise<string> {
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(JSON.stringify(profile, null, 2), { ...options, filepath: file });
 }
 
 /** The committed demo profile of a family (its bytes are what the demo bundles carry). */
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
   await fs.mkdir(PROFILE_DIR, { recursive: true });
   let differs = false;
   for (const [family, profile] of profiles) {
-    const text = profileJson(profile);
+    const text = await profileJson(profile, profilePath(family));
     if (check) {
       const old = await fs.readFile(profilePath(family), 'utf8').catch(() => '');
       if (old !== text) {
