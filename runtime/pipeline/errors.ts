@@ -20,11 +20,12 @@ export class PipelineError extends Error {
 }
 
 /**
- * Failures inside the runtime (bugs, not bad input), reported through
- * PipelineOptions.onInternalError and never thrown at callers. Apart from PipelineError because the
- * firmware bridge maps every PipelineError code onto a wire error code.
+ * Failures inside the runtime (bugs or configuration, not the firmware's input): reported through
+ * PipelineOptions.onInternalError (BAD_OPTIONS is thrown by the constructor). Apart from
+ * PipelineError because the firmware bridge maps every PipelineError code onto a wire error code.
  */
 export type PipelineInternalCode =
+  | 'BAD_OPTIONS' // invalid PipelineOptions (e.g. a malformed sessionId)
   | 'RUNNER_FAILED' // a runner threw on a window: the window still gets an INFERENCE_ERROR fallback
   | 'OBSERVER_FAILED' // a result listener or observer threw: reported, the others still run
   | 'SHADOW_TIMEOUT'; // a shadow candidate did not settle within its own deadline: result dropped

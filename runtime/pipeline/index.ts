@@ -38,6 +38,7 @@ export {
 export { decide, initialPostprocessState, type Decision, type PostprocessState } from './postprocess.ts';
 export { checkRawWindow, rawStatsOf, rejectMask, type QualityVerdict } from './quality.ts';
 export {
+  MAX_RESULT_ID_BYTES,
   resultIdOf,
   type FallbackOutput,
   type FallbackReason,

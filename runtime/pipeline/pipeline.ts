@@ -7,6 +7,7 @@
 // done, whatever the shadow does; the shadow runs on its own, with its own deadline and error
 // handling; observers are called by the pipeline after the result is out, each call guarded. A
 // runner that throws on an active window (a bug) still gives the firmware a fallback result.
+import { randomBytes } from 'node:crypto';
 import type { InputSpec, SensorKind } from '../../models/format/manifest.ts';
 import type { BatcherStats } from '../inference/batcher.ts';
 import { PipelineError, PipelineInternalError } from './errors.ts';
@@ -42,7 +43,15 @@ export interface PipelineOptions {
    * overdue rows as DEADLINE_MISS; this bounds anything else a candidate could hang on.
    */
   readonly shadowGraceMs?: number;
+  /**
+   * Names this pipeline's lifetime (one gateway boot) in result ids, so that they are never reused
+   * after a restart: 1–16 characters of `[A-Za-z0-9_-]`. Default: 48 random bits (base64url). Pass
+   * one to get reproducible ids (tests, replays) or to tie them to a persisted boot counter.
+   */
+  readonly sessionId?: string;
 }
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,16}$/;
 
 export const DEFAULT_MOTION_WAIT_MS = 500;
 export const DEFAULT_SHADOW_GRACE_MS = 1000;
@@ -130,11 +139,22 @@ export class Pipeline {
   private waiting = 0;
   /** Longest window among motion-gated models (0: no model gates by motion). */
   private motionWindowMs = 0;
+  /** Names this pipeline's lifetime in window epochs (and so in result ids). */
+  readonly sessionId: string;
+  /** Windowers created so far: the second half of a window epoch. */
+  private windowers = 0;
 
+  /** Throws PipelineInternalError('BAD_OPTIONS') for a malformed sessionId. */
   constructor(
     private readonly options: PipelineOptions,
     readonly observer: PipelineObserver = {},
-  ) {}
+  ) {
+    const sessionId = options.sessionId ?? randomBytes(6).toString('base64url');
+    if (!SESSION_ID.test(sessionId)) {
+      throw new PipelineInternalError('BAD_OPTIONS', 'sessionId must be 1–16 characters of [A-Za-z0-9_-]');
+    }
+    this.sessionId = sessionId;
+  }
 
   /** Installs (or replaces) the runners of a family. Open streams keep flowing. */
   setFamily(family: string, runners: FamilyRunners): void {
@@ -149,7 +169,7 @@ export class Pipeline {
         // A new input spec needs a new windower; a stream it cannot serve is closed (the firmware
         // gets UNKNOWN_STREAM on its next frame, reopens and learns why).
         try {
-          stream.windower = new StreamWindower(stream.spec, input, this.options.monoNow);
+          stream.windower = this.newWindower(stream.spec, input);
         } catch {
           this.closeStream(id);
         }
@@ -226,7 +246,7 @@ export class Pipeline {
       stream = { spec, family: null, windower: null, aux: new AuxiliaryStream(spec, tracker), tracker };
     } else {
       const runners = this.families.get(family) as FamilyRunners;
-      const windower = new StreamWindower(spec, runners.active.model.manifest.input, this.options.monoNow);
+      const windower = this.newWindower(spec, runners.active.model.manifest.input);
       stream = { spec, family, windower, aux: null, tracker: null };
     }
     this.streams.set(spec.streamId, stream);
@@ -331,6 +351,14 @@ export class Pipeline {
   drain(): Promise<void> {
     if (this.inFlight === 0 && this.waiting === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Each windower gets a new epoch: window indexes restart, result ids do not repeat. */
+  private newWindower(spec: StreamSpec, input: InputSpec): StreamWindower {
+    const epoch = `${this.sessionId}.${(this.windowers + 1).toString(36)}`;
+    const windower = new StreamWindower(spec, input, this.options.monoNow, epoch);
+    this.windowers += 1;
+    return windower;
   }
 
   // --- motion context ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // What the pipeline returns for every window. The status is a tagged union so that a fallback can
 // never be mistaken for a model output (DESIGN.md, "Safety first").
+import { createHash } from 'node:crypto';
 import type { BackendKind } from '../inference/backend.ts';
 import type { Window } from './types.ts';
 
@@ -71,7 +72,10 @@ export interface ResultProvenance {
 }
 
 export interface WindowResult {
-  /** Unique per device: `{streamId}:{windowIndex}:{modelFamily}`. Labels refer to it. */
+  /**
+   * Unique per device, never reused (across stream reopens and reboots): see resultIdOf. Opaque,
+   * printable ASCII, at most 128 bytes. Labels refer to it.
+   */
   readonly resultId: string;
   readonly deviceId: string;
   readonly streamId: string;
@@ -89,7 +93,27 @@ export interface WindowResult {
   readonly shadow: boolean;
 }
 
-/** The id of the result of `family`'s model for a window. Labels refer to it. */
-export function resultIdOf(window: Pick<Window, 'streamId' | 'index'>, family: string): string {
-  return `${window.streamId}:${window.index}:${family}`;
+/** Result ids are at most this long (bytes; printable ASCII): the bridge and C client carry them. */
+export const MAX_RESULT_ID_BYTES = 128;
+
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
+/**
+ * The id of the result of `family`'s model for a window, unique for the device: the window's epoch
+ * (pipeline session and windower number) tells apart the cuts of a stream that reopened or was
+ * rebuilt, whose window indexes restart at 0. `{streamId}:{epoch}:{index}:{family}`; a stream id
+ * that is not printable ASCII or would make the id longer than MAX_RESULT_ID_BYTES is replaced by
+ * `~` and 16 hex digits of its SHA-256 (the epoch alone already makes the id unique). Opaque to
+ * consumers: labels send it back verbatim. Windows without an epoch (built by hand, or recorded
+ * before epochs existed) keep the older `{streamId}:{index}:{family}`.
+ */
+export function resultIdOf(window: Pick<Window, 'streamId' | 'index' | 'epoch'>, family: string): string {
+  const epoch = window.epoch ?? '';
+  if (epoch === '') return `${window.streamId}:${window.index}:${family}`;
+  const tail = `:${epoch}:${window.index}:${family}`;
+  const stream = window.streamId;
+  if (stream.length + tail.length <= MAX_RESULT_ID_BYTES && PRINTABLE_ASCII.test(stream)) {
+    return stream + tail;
+  }
+  return `~${createHash('sha256').update(stream).digest('hex').slice(0, 16)}${tail}`;
 }

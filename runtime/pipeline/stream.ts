@@ -117,6 +117,8 @@ export class StreamWindower {
     readonly spec: StreamSpec,
     private readonly input: InputSpec,
     private readonly monoNow: () => number,
+    /** Put on every window (Window.epoch): identifies this cut of the stream. */
+    private readonly epoch = '',
   ) {
     const relative = Math.abs(spec.rateHz / input.sampleRateHz - 1);
     if (!(relative <= input.rateToleranceRel)) {
@@ -414,6 +416,7 @@ export class StreamWindower {
       sensor: this.spec.sensor,
       cohort: this.spec.cohort ?? '',
       index: this.windowIndex,
+      epoch: this.epoch,
       firstCounter: start,
       lastCounter: end - 1,
       startMs: this.clock.line(start) + first,

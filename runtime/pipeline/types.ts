@@ -46,8 +46,14 @@ export interface Window {
   readonly streamId: string;
   readonly sensor: SensorKind;
   readonly cohort: string;
-  /** Index of the window in its stream (0, 1, 2, …). */
+  /** Index of the window in its stream (0, 1, 2, …); restarts when the stream is reopened. */
   readonly index: number;
+  /**
+   * Which cut of the stream the window belongs to: `{pipeline session}.{windower number}`, unique
+   * per gateway boot and per stream opening (and windower rebuild), so that result ids built from
+   * it are never reused. Empty or absent on windows built elsewhere (tests, older recordings).
+   */
+  readonly epoch?: string;
   readonly firstCounter: number;
   readonly lastCounter: number;
   readonly startMs: number;

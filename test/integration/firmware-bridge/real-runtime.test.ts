@@ -98,7 +98,8 @@ describe('bridge with a real runtime', () => {
     const byWindow = [...results].sort((a, b) => a.window - b.window);
     expect(byWindow.map((r) => r.window)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     expect(byWindow[0]).toMatchObject({
-      result: 'dev-ecg/ecg0:0:ecg-test',
+      // Opaque, never reused: stream, epoch (pipeline session + stream opening), window, family.
+      result: expect.stringMatching(/^dev-ecg\/ecg0:[A-Za-z0-9_-]+\.[0-9a-z]+:0:ecg-test$/) as unknown,
       stream: 'ecg0',
       first: 0,
       last: 499,
@@ -118,11 +119,10 @@ describe('bridge with a real runtime', () => {
       .map((r) => r.window);
     expect(positives).toEqual([5, 6, 7, 8]);
     await until(() => alerts.length === 1);
-    expect(alerts[0]).toMatchObject({ result: 'dev-ecg/ecg0:6:ecg-test', label: 'high', source: 'model' });
-    expect(await client.label('dev-ecg/ecg0:6:ecg-test', 1, 'clinician')).toBe('accepted');
-    expect(labels).toEqual([
-      expect.objectContaining({ resultId: 'dev-ecg/ecg0:6:ecg-test', value: 1, source: 'clinician' }),
-    ]);
+    const sixth = byWindow[6]?.result ?? '';
+    expect(alerts[0]).toMatchObject({ result: sixth, label: 'high', source: 'model' });
+    expect(await client.label(sixth, 1, 'clinician')).toBe('accepted');
+    expect(labels).toEqual([expect.objectContaining({ resultId: sixth, value: 1, source: 'clinician' })]);
     await client.close();
   });
 
