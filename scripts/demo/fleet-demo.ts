@@ -234,13 +234,18 @@ export function summaryLines(result: FleetDemoResult): string[] {
   let windows = 0;
   let alerts = 0;
   let dropped = 0;
+  let labels = 0;
+  let accepted = 0;
   for (const fw of run.firmware.values()) {
     windows += fw.results;
     alerts += fw.alerts;
     dropped += fw.framesDropped;
+    labels += fw.labels;
+    accepted += fw.labelsAccepted;
   }
   lines.push(
-    `  firmware: ${windows} results and ${alerts} alerts received over the bridge` +
+    `  firmware: ${windows} results and ${alerts} alerts received over the bridge; ` +
+      `${labels} ground-truth labels sent back (${accepted} joined to their result)` +
       (dropped > 0 ? `; ${dropped} sample frames lost while a runtime was down` : ''),
   );
   let written = 0;

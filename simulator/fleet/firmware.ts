@@ -6,6 +6,7 @@
 import { BridgeClient, type ClientCounters } from '../../firmware-bridge/client/index.ts';
 import type { AlertMessage, ResultMessage } from '../../firmware-bridge/protocol/index.ts';
 import type { PopulationShift } from '../cohorts/cohorts.ts';
+import { Rng } from '../rng.ts';
 import type { DeviceRecording } from '../recording.ts';
 import { wearerChunk, type DaySchedule, type WearerEvent, type WearerProfile } from './wearer.ts';
 
@@ -35,6 +36,12 @@ export interface FirmwareOptions {
   /** Samples frames waiting for the runtime (e.g. while it restarts) before older ones are dropped. */
   readonly maxQueuedFrames?: number;
   readonly onAlert?: (alert: AlertMessage) => void;
+  /**
+   * Share of results that get a delayed ground-truth label (the generator's truth: a fall impact in
+   * the window, AF over most of it), sent `labelDelayMs` later over the bridge. 0: none.
+   */
+  readonly labelShare?: number;
+  readonly labelDelayMs?: number;
   /** The wearer could not be simulated any further (the firmware stops sampling). */
   readonly onError?: (error: unknown) => void;
   readonly onResult?: (result: ResultMessage) => void;
@@ -43,6 +50,9 @@ export interface FirmwareOptions {
 
 export interface FirmwareCounters {
   readonly results: number;
+  /** Labels sent, and how many the runtime accepted. */
+  readonly labels: number;
+  readonly labelsAccepted: number;
   readonly alerts: number;
   readonly fallbacks: number;
   /** Frames the firmware could not hand to the bridge (runtime down longer than its queue). */
@@ -83,6 +93,12 @@ export class SimulatedFirmware {
   private fallbacks = 0;
   private framesDropped = 0;
   private stopped = false;
+  private labels = 0;
+  private labelsAccepted = 0;
+  /** Ground truth of the chunks rendered so far (wearer time): fall impacts and AF spans. */
+  private readonly impacts: number[] = [];
+  private readonly afSpans: [number, number][] = [];
+  private readonly labelRng: Rng;
   private readonly now: () => number;
 
   private constructor(
@@ -90,6 +106,7 @@ export class SimulatedFirmware {
     private readonly client: BridgeClient,
   ) {
     this.now = options.now ?? Date.now;
+    this.labelRng = Rng.of(options.seed, options.device, 'labels');
   }
 
   /** Connects (waiting for the runtime to listen), opens the streams and starts sampling. */
@@ -109,6 +126,7 @@ export class SimulatedFirmware {
     client.onResult((r) => {
       fw.results += 1;
       if (r.status.kind === 'fallback') fw.fallbacks += 1;
+      fw.maybeLabel(r);
       options.onResult?.(r);
     });
     client.onAlert((a) => {
@@ -149,12 +167,56 @@ export class SimulatedFirmware {
   get counters(): FirmwareCounters {
     return {
       results: this.results,
+      labels: this.labels,
+      labelsAccepted: this.labelsAccepted,
       alerts: this.alerts,
       fallbacks: this.fallbacks,
       framesDropped: this.framesDropped,
       chunksGenerated: this.chunkCount,
       bridge: { ...this.client.counters },
     };
+  }
+
+  /** Sends the window's ground truth later, for a share of the results (clinician follow-up). */
+  private maybeLabel(r: ResultMessage): void {
+    const share = this.options.labelShare ?? 0;
+    if (share <= 0 || this.labelRng.uniform() >= share) return;
+    const from = (r.startMs - this.t0Ms) / 1000;
+    const to = (r.endMs - this.t0Ms) / 1000;
+    let value: 0 | 1;
+    if (r.stream === 'accel') value = this.impacts.some((t) => t >= from && t < to) ? 1 : 0;
+    else {
+      let af = 0;
+      for (const [a, b] of this.afSpans) af += Math.max(0, Math.min(b, to) - Math.max(a, from));
+      value = af >= (to - from) / 2 ? 1 : 0;
+    }
+    const timer = setTimeout(() => {
+      if (this.stopped) return;
+      this.labels += 1;
+      this.client
+        .label(r.result, value, 'ground-truth')
+        .then((outcome) => {
+          if (outcome === 'accepted') this.labelsAccepted += 1;
+        })
+        .catch(() => undefined);
+    }, this.options.labelDelayMs ?? 4000);
+    timer.unref();
+  }
+
+  /** Keeps the generator's truth of a rendered chunk (bounded: the last ten minutes). */
+  private remember(chunk: Chunk): void {
+    const rec = chunk.recording;
+    for (const a of rec.annotations.accel) {
+      if (a.kind.startsWith('fall-') && a.impactSample !== undefined) {
+        this.impacts.push(chunk.fromS + a.impactSample / rec.accel.rateHz);
+      }
+    }
+    for (const r of rec.annotations.rhythm) {
+      if (r.rhythm === 'af') this.afSpans.push([chunk.fromS + r.startS, chunk.fromS + r.endS]);
+    }
+    const horizon = chunk.fromS - 600;
+    while ((this.impacts[0] ?? Infinity) < horizon) this.impacts.shift();
+    while ((this.afSpans[0]?.[1] ?? Infinity) < horizon) this.afSpans.shift();
   }
 
   /** Wearer time (s) of a scenario time. */
@@ -230,6 +292,7 @@ export class SimulatedFirmware {
     };
     this.chunkCount += 1;
     this.chunks.push(chunk);
+    this.remember(chunk);
     return chunk;
   }
 

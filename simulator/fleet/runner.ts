@@ -65,6 +65,8 @@ export interface RunOptions {
   /** Devices started at once. */
   readonly startConcurrency?: number;
   readonly firmwareVersion?: string;
+  /** Share of results the wearers' firmware labels with ground truth later (default 0.2). */
+  readonly labelShare?: number;
   readonly now?: () => number;
 }
 
@@ -248,6 +250,7 @@ export async function runScenario(
           wearers,
           events,
           scenarioNowS,
+          labelShare: options.labelShare ?? 0.2,
           ...(options.chunkS === undefined ? {} : { chunkS: options.chunkS }),
           now,
           onError: (error) => {
