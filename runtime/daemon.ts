@@ -99,6 +99,17 @@ export function safetyNotice(record: AuditRecord): SafetyNotice | null {
         detail: detail(`${String(p.selector)}: ${String(p.reason)}`),
       };
     }
+    case 'bundle-withdrawn':
+      // Its approvals no longer hold (trust rotation, expiry at promotion): a candidate or rollback
+      // target gone, or the active model withdrawn (its rollback follows with its own notice).
+      return {
+        ...base,
+        type: 'other',
+        family: text(p.family),
+        bundleId: text(p.bundleId),
+        manifestSha256: text(p.manifestSha256),
+        detail: detail(`${String(p.slot)} withdrawn: ${String(p.code)}: ${String(p.detail)}`),
+      };
     // Everything else is evidence for the audit trail, not a fleet safety notice (a rollback comes
     // with its own safety-event record, so `bundle-rolled-back` is not repeated).
     case 'boot':

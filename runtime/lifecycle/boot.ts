@@ -6,6 +6,7 @@ import { NO_EXTRA, type LifecycleCore } from './core.ts';
 import { LifecycleError } from './errors.ts';
 import { prune } from './prune.ts';
 import { sweepRevocations } from './revocation.ts';
+import { reverifySlots } from './reverify.ts';
 import { rollback } from './rollback.ts';
 import { offerTrust } from './trust-update.ts';
 
@@ -62,6 +63,8 @@ export async function boot(
   core.reloadCache();
   await checkSlotIntegrity(core);
   await sweepRevocations(core, 'boot');
+  // A trust rotation offered at this boot, or one whose re-verification a crash interrupted.
+  await reverifySlots(core);
   for (const pending of core.state.pendingCommands()) {
     if (pending.bytes === null) continue;
     await replayPending(core, pending.bytes, pending.nonce);

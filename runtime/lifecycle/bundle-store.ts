@@ -7,7 +7,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { withFileSource, type Manifest } from '../../models/format/index.ts';
+import {
+  BundleError,
+  DEFAULT_CHUNK_BYTES,
+  checkBundlePath,
+  encodeContainerHeader,
+  withFileSource,
+  type ByteSource,
+  type Manifest,
+} from '../../models/format/index.ts';
 import {
   copyPrivateDurable,
   ensureDirSync,
@@ -84,6 +92,40 @@ export class BundleStore {
     await recheckStagedBundle(this.dirOf(manifestSha256), manifest);
   }
 
+  /**
+   * The container an installed bundle came in, rebuilt from its stored COSE_Sign bytes and its files
+   * on disk (in the signed manifest's order), as a ByteSource the verification chain can run over
+   * again: signatures, release policy, file digests (re-read and re-hashed), expiry. Files are opened
+   * without following symlinks and must have their signed sizes. Close it after use.
+   */
+  async openSigned(manifestSha256: string, coseSign: Uint8Array, manifest: Manifest): Promise<ByteSource> {
+    const dir = this.dirOf(manifestSha256);
+    const header = encodeContainerHeader(coseSign, manifest.files);
+    const segments: { start: number; size: number; handle: fs.FileHandle | null }[] = [
+      { start: 0, size: header.length, handle: null },
+    ];
+    let at = header.length;
+    try {
+      for (const file of manifest.files) {
+        checkBundlePath(file.path, 'installed bundle');
+        const handle = await openNoFollow(path.join(dir, ...file.path.split('/')), file.path);
+        segments.push({ start: at, size: file.size, handle });
+        const stat = await handle.stat();
+        if (!stat.isFile() || stat.size !== file.size) {
+          throw new BundleError(
+            'SIZE_MISMATCH',
+            `${file.path} is ${stat.size} bytes on disk; the signed size is ${file.size}`,
+          );
+        }
+        at += file.size;
+      }
+    } catch (error) {
+      for (const s of segments) await s.handle?.close();
+      throw error;
+    }
+    return segmentedSource(header, segments, at);
+  }
+
   async exists(manifestSha256: string): Promise<boolean> {
     try {
       return (await fs.stat(this.dirOf(manifestSha256))).isDirectory();
@@ -121,4 +163,64 @@ export class BundleStore {
     if (orphans.length > 0) await fsyncPath(this.bundlesDir);
     return { staging, orphans };
   }
+}
+
+async function openNoFollow(file: string, name: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw new BundleError('MISSING_FILE', `${name} is missing from the installed bundle`);
+    if (code === 'ELOOP') throw new BundleError('BAD_PATH', `${name} in the installed bundle is a symlink`);
+    throw error;
+  }
+}
+
+/** A ByteSource over the header bytes followed by open files (reads may span segments). */
+function segmentedSource(
+  header: Uint8Array,
+  segments: readonly { start: number; size: number; handle: fs.FileHandle | null }[],
+  size: number,
+): ByteSource {
+  const read = async (offset: number, length: number): Promise<Uint8Array> => {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new RangeError(`invalid byte range ${offset}+${length}`);
+    }
+    if (offset + length > size) {
+      throw new BundleError('BAD_CONTAINER', `the bundle ends at byte ${size}, before ${offset + length}`);
+    }
+    const out = new Uint8Array(length);
+    let done = 0;
+    for (const seg of segments) {
+      if (done === length) break;
+      const from = offset + done;
+      if (from >= seg.start + seg.size || from < seg.start) continue;
+      const n = Math.min(length - done, seg.start + seg.size - from);
+      if (seg.handle === null) {
+        out.set(header.subarray(from - seg.start, from - seg.start + n), done);
+      } else {
+        let got = 0;
+        while (got < n) {
+          const { bytesRead } = await seg.handle.read(out, done + got, n - got, from - seg.start + got);
+          if (bytesRead === 0) throw new BundleError('SIZE_MISMATCH', 'an installed file shrank while read');
+          got += bytesRead;
+        }
+      }
+      done += n;
+    }
+    return out;
+  };
+  return {
+    size,
+    read,
+    async *chunks(offset, length, chunkBytes = DEFAULT_CHUNK_BYTES) {
+      for (let at = offset; at < offset + length; at += chunkBytes) {
+        yield await read(at, Math.min(chunkBytes, offset + length - at));
+      }
+    },
+    async close() {
+      for (const seg of segments) await seg.handle?.close();
+    },
+  };
 }

@@ -47,10 +47,11 @@ export async function install(
     if (frozen.frozen) {
       return rejectInstall(core, actor, context, 'FROZEN', `frozen by ${frozen.by}: ${frozen.reason}`);
     }
-    // The signed manifest bytes are kept with the bundle (its identity, re-decoded at every boot).
-    const manifestBytes = await withFileSource(copy.path, async (source) => {
-      const { cose } = await openBundle(source, { limits: core.limits, allowUnsigned: true });
-      return Uint8Array.from(cose.payload);
+    // The signed manifest bytes are kept with the bundle (its identity, re-decoded at every boot), and
+    // the whole COSE_Sign (its approvals are verified again before a promotion and after a trust rotation).
+    const { manifestBytes, coseSign } = await withFileSource(copy.path, async (source) => {
+      const { header, cose } = await openBundle(source, { limits: core.limits, allowUnsigned: true });
+      return { manifestBytes: Uint8Array.from(cose.payload), coseSign: Uint8Array.from(header.cose) };
     });
     const manifestSha = bytesToHex(sha256(manifestBytes));
     const existing = core.state.bundle(manifestSha);
@@ -78,7 +79,7 @@ export async function install(
           break;
       }
       if (existing.containerSha256 !== copy.sha256) {
-        await widenApprovals(core, copy, existing, actor, context);
+        await widenApprovals(core, copy, coseSign, existing, actor, context);
       }
       const now = core.state.bundle(manifestSha) ?? existing;
       return {
@@ -144,6 +145,7 @@ export async function install(
         scope: a.scope,
       })),
       approvedFor,
+      coseSign,
       containerSha256: copy.sha256,
       bytes: copy.size,
       state: 'installed',
@@ -272,6 +274,7 @@ export function rejectInstall(
 async function widenApprovals(
   core: LifecycleCore,
   copy: StagedCopy,
+  coseSign: Uint8Array,
   existing: InstalledBundle,
   actor: string,
   context: Readonly<Record<string, unknown>>,
@@ -299,7 +302,7 @@ async function widenApprovals(
     scope: a.scope,
   }));
   core.commit(`widening the approvals of ${existing.bundleId}`, NO_EXTRA, () => {
-    core.state.setApprovals(existing.manifestSha256, approvals, approvedFor, copy.sha256);
+    core.state.setApprovals(existing.manifestSha256, approvals, approvedFor, copy.sha256, coseSign);
     core.audit.appendInTransaction('bundle-verified', actor, {
       ...context,
       bundleId: existing.bundleId,

@@ -3,6 +3,7 @@
 import { rejected, type LifecycleCore, type TxExtra } from './core.ts';
 import { promotionCheck } from './evidence.ts';
 import { prune } from './prune.ts';
+import { noteApprovedFor, reverifyBundle, withdraw } from './reverify.ts';
 import { dropDamaged } from './rollback.ts';
 import { stageAllows } from './stages.ts';
 import type { ActionOutcome } from './types.ts';
@@ -36,10 +37,23 @@ export async function promote(
   if (slots.active?.probation.kind === 'running') {
     return rejected('PROBATION_ACTIVE', `${family}'s active bundle is still on probation`);
   }
-  if (bundle.approvedFor === 'shadow' || !stageAllows(bundle.approvedFor, req.scope)) {
+  // The approvals are verified again against today's trust store and clock (revoked approvers,
+  // changed thresholds or scopes, expiry): a candidate that would not install today is not promoted —
+  // it is withdrawn, with its code.
+  const verdict = await reverifyBundle(core, bundle, { atMs: core.now(), device: true });
+  if (verdict.kind === 'invalid') {
+    withdraw(core, family, candidate, verdict, 'promotion');
+    return rejected(
+      verdict.code,
+      `${bundle.bundleId} no longer qualifies and was withdrawn: ${verdict.detail}`,
+    );
+  }
+  noteApprovedFor(core, bundle, verdict, 'promotion');
+  const approvedFor = verdict.approvedFor;
+  if (approvedFor === 'shadow' || !stageAllows(approvedFor, req.scope)) {
     return rejected(
       'SCOPE_INSUFFICIENT',
-      bundle.approvedFor === 'shadow'
+      approvedFor === 'shadow'
         ? `${bundle.bundleId} is approved for shadow only`
         : `${bundle.bundleId} is approved for canary: it can be promoted only by a command naming devices or a cohort`,
     );
@@ -86,7 +100,9 @@ export async function promote(
       manifestSha256: bundle.manifestSha256,
       from: previousBundle?.bundleId ?? null,
       scope: req.scope,
-      approvedFor: bundle.approvedFor,
+      approvedFor,
+      trustVersion: verdict.trustVersion,
+      reverified: verdict.checked,
       forced: req.force && !check.ready,
       unmetCriteria: check.unmet,
       shadow: { ...shadow },

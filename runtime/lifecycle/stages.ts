@@ -3,12 +3,11 @@
 // (the same rule the verifier applies for one stage, docs/bundle-format.md §7 step 4).
 import type { TrustStore } from '../trust/index.ts';
 import type { DeploymentStage } from '../state/index.ts';
-import type { VerifiedApproval } from '../verify/index.ts';
 
 const WIDEST_FIRST: readonly DeploymentStage[] = ['full', 'canary', 'shadow'];
 
 export function widestApprovedStage(
-  approvals: readonly VerifiedApproval[],
+  approvals: readonly { readonly role: string; readonly allows: readonly DeploymentStage[] }[],
   trust: TrustStore,
 ): DeploymentStage | null {
   for (const stage of WIDEST_FIRST) {

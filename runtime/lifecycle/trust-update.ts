@@ -3,13 +3,18 @@ import { bytesToHex, sha256 } from '../../models/format/index.ts';
 import { TrustError, peekTrustDocument, type TrustStore } from '../trust/index.ts';
 import { NO_EXTRA, type LifecycleCore } from './core.ts';
 import { sweepRevocations } from './revocation.ts';
+import { reverifySlots } from './reverify.ts';
 import type { TrustOutcome } from './types.ts';
 
 /** Offers the next trust document (TUF rotation N → N+1); audited either way. */
 export function updateTrust(core: LifecycleCore, bytes: Uint8Array, source: string): Promise<TrustOutcome> {
   return core.exclusive(async () => {
     const outcome = offerTrust(core, bytes, source);
-    if (outcome.kind === 'rotated') await sweepRevocations(core, `trust version ${outcome.to}`);
+    if (outcome.kind === 'rotated') {
+      await sweepRevocations(core, `trust version ${outcome.to}`);
+      // Revoked approver keys, new thresholds or scopes: every bundle in a slot is verified again.
+      await reverifySlots(core);
+    }
     return outcome;
   });
 }

@@ -26,6 +26,7 @@ export type AuditKind =
   | 'frozen'
   | 'unfrozen'
   | 'bundle-revoked'
+  | 'bundle-withdrawn'
   | 'command-accepted'
   | 'command-rejected'
   | 'fallback-episode-start'

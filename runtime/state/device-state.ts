@@ -29,8 +29,17 @@ export interface InstalledBundle {
   /** The signed manifest payload, exactly as approved. */
   readonly manifestBytes: Uint8Array;
   readonly approvals: readonly ApprovalRecord[];
-  /** The widest deployment stage the approvals allow under the trust store's release policy. */
+  /**
+   * The widest deployment stage the approvals allow under the trust store's release policy (as last
+   * verified: at install, when approvals widened, at promotion, after a trust rotation).
+   */
   readonly approvedFor: DeploymentStage;
+  /**
+   * The COSE_Sign_Tagged bytes (manifest and every approval) exactly as received, so that the
+   * signatures can be verified again against a later trust store; null for bundles installed by a
+   * runtime that did not keep them (their approval records are re-checked instead).
+   */
+  readonly coseSign: Uint8Array | null;
   /** SHA-256 of the .vbundle file as received. */
   readonly containerSha256: string;
   readonly bytes: number;
@@ -191,6 +200,7 @@ interface BundleRow {
   source: InstallSource;
   transfer_id: string | null;
   installed_at_ms: number;
+  cose_sign: Uint8Array | null;
 }
 
 interface SlotRow {
@@ -360,6 +370,7 @@ function bundleOf(row: BundleRow): InstalledBundle {
     manifestBytes: new Uint8Array(row.manifest),
     approvals: approvals as ApprovalRecord[],
     approvedFor: row.approved_for,
+    coseSign: row.cose_sign === null ? null : new Uint8Array(row.cose_sign),
     containerSha256: row.container_sha256,
     bytes: row.bytes,
     state: row.state,
@@ -476,8 +487,9 @@ export class DeviceState {
     this.db
       .prepare(
         `INSERT INTO bundles (manifest_sha256, bundle_id, family, version, sequence, manifest, approvals,
-           approved_for, container_sha256, bytes, state, state_detail, source, transfer_id, installed_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           approved_for, container_sha256, bytes, state, state_detail, source, transfer_id, installed_at_ms,
+           cose_sign)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         b.manifestSha256,
@@ -495,6 +507,7 @@ export class DeviceState {
         b.source,
         b.transferId,
         b.installedAtMs,
+        b.coseSign,
       );
   }
 
@@ -504,12 +517,21 @@ export class DeviceState {
     approvals: readonly ApprovalRecord[],
     approvedFor: DeploymentStage,
     containerSha256: string,
+    coseSign: Uint8Array,
   ): void {
     this.db
       .prepare(
-        'UPDATE bundles SET approvals = ?, approved_for = ?, container_sha256 = ? WHERE manifest_sha256 = ?',
+        `UPDATE bundles SET approvals = ?, approved_for = ?, container_sha256 = ?, cose_sign = ?
+         WHERE manifest_sha256 = ?`,
       )
-      .run(JSON.stringify(approvals), approvedFor, containerSha256, manifestSha256);
+      .run(JSON.stringify(approvals), approvedFor, containerSha256, coseSign, manifestSha256);
+  }
+
+  /** What the same approvals allow after a re-verification (another trust store). */
+  setApprovedFor(manifestSha256: string, approvedFor: DeploymentStage): void {
+    this.db
+      .prepare('UPDATE bundles SET approved_for = ? WHERE manifest_sha256 = ?')
+      .run(approvedFor, manifestSha256);
   }
 
   setBundleState(manifestSha256: string, state: BundleState, detail: string | null): void {

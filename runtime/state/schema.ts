@@ -70,11 +70,20 @@ function deviceStateMigration(db: Database.Database): void {
   `);
 }
 
+/**
+ * Schema 4: each bundle keeps its COSE_Sign bytes, so its approvals can be verified again against a
+ * later trust store (before a promotion, after a trust rotation). Older rows hold NULL.
+ */
+function bundleSignaturesMigration(db: Database.Database): void {
+  db.exec('ALTER TABLE bundles ADD COLUMN cose_sign BLOB');
+}
+
 /** Every migration of the device state file, in order (the index is the schema version). */
 export const STATE_MIGRATIONS: readonly Migration[] = [
   auditMigration,
   blackBoxMigration,
   deviceStateMigration,
+  bundleSignaturesMigration,
 ];
 
 export const STATE_DB_FILE = 'state.db';

@@ -44,6 +44,7 @@ function bundle(sha: string, sequence: number, family = 'fall-detector'): Instal
     manifestBytes: new Uint8Array([sequence]),
     approvals: [{ kid: 'qa-alice', role: 'qa', reviewer: 'A <a@b.c>', timeMs: 1, scope: 'full' }],
     approvedFor: 'full',
+    coseSign: null,
     containerSha256: 'c'.repeat(64),
     bytes: 100,
     state: 'installed',
