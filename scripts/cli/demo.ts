@@ -6,7 +6,14 @@ import type { Command } from 'commander';
 import { runFleetDemo } from '../demo/fleet-demo.ts';
 import { runSingleDeviceDemo } from '../demo/single-device.ts';
 import { CliError } from './cli-error.ts';
-import { interruptions, loadScenario, parseHttp, positiveInt, reportSummary } from './simulate-fleet.ts';
+import {
+  checkFleetSize,
+  interruptions,
+  loadScenario,
+  parseHttp,
+  positiveInt,
+  reportSummary,
+} from './simulate-fleet.ts';
 
 interface DemoFlags {
   readonly dir: string;
@@ -46,6 +53,7 @@ async function fleet(flags: DemoFlags): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const scenario = loadScenario(flags.scenario);
   const devices = positiveInt(flags.devices, '--devices', 200);
+  checkFleetSize(scenario, devices);
   const durationS = positiveInt(flags.duration, '--duration', 86_400);
   const http = parseHttp(flags.http);
   const headless = flags.headless === true;

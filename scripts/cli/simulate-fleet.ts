@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ScenarioError, parseScenario, type Scenario } from '../../simulator/fleet/index.ts';
+import { ScenarioError, checkReferences, parseScenario, type Scenario } from '../../simulator/fleet/index.ts';
 import { prepareFleet, runFleetDemo, summaryLines, type FleetDemoResult } from '../demo/fleet-demo.ts';
 import { CliError } from './cli-error.ts';
 
@@ -43,6 +43,26 @@ export function loadScenario(arg: string): Scenario {
   }
 }
 
+/** Refuses a fleet size the scenario cannot run with, before anything starts. */
+export function checkFleetSize(scenario: Scenario, devices: number | undefined): void {
+  if (devices === undefined) return;
+  try {
+    checkReferences(scenario, devices);
+  } catch (error) {
+    if (error instanceof ScenarioError) {
+      throw new CliError(
+        error.code,
+        `scenario ${scenario.name} with --devices ${devices}: ${error.message}`,
+        2,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+}
+
 export function positiveInt(value: string | undefined, flag: string, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -59,7 +79,10 @@ export function parseHttp(value: string): { host: string; port: number } {
   return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }
 
-/** Aborts on the first SIGINT/SIGTERM; `next()` resolves on the following one. */
+/**
+ * Ctrl-C handling: the first SIGINT/SIGTERM aborts the run (and ends a `next()` wait, e.g. the
+ * dashboard kept up after the summary); one more while the run is still stopping exits at once.
+ */
 export function interruptions(out: (line: string) => void): {
   readonly signal: AbortSignal;
   next(): Promise<void>;
@@ -68,12 +91,21 @@ export function interruptions(out: (line: string) => void): {
   const controller = new AbortController();
   let waiter: (() => void) | null = null;
   const onSignal = (): void => {
+    if (waiter !== null) {
+      waiter();
+      waiter = null;
+      if (!controller.signal.aborted) controller.abort();
+      return;
+    }
     if (!controller.signal.aborted) {
-      out('\nCtrl-C: stopping cleanly (devices drain their outboxes, sign a last checkpoint)…');
+      out(
+        '\nCtrl-C: stopping cleanly (devices drain their outboxes, sign a last checkpoint)… (again to quit at once)',
+      );
       controller.abort();
       return;
     }
-    waiter?.();
+    out('\nCtrl-C again: quitting without waiting.');
+    process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -121,6 +153,7 @@ async function simulateFleet(flags: FleetFlags): Promise<void> {
     throw new CliError('BAD_ARGUMENT', '--mqtt must be an mqtt:// URL');
   const scenario = loadScenario(flags.scenario);
   const devices = positiveInt(flags.devices, '--devices', 200);
+  checkFleetSize(scenario, devices);
   const durationS = positiveInt(flags.duration, '--duration', 86_400);
   const runDir = path.resolve(flags.dir);
   const demoDir = path.join(runDir, 'demo-keys');

@@ -12,6 +12,7 @@ export {
   assignCohorts,
   checkReferences,
   deviceIds,
+  minimumDevices,
   parseScenario,
   readScenario,
 } from './scenario.ts';

@@ -751,7 +751,11 @@ export function checkReferences(s: Scenario, devices: number): void {
   const candidates = new Set(s.candidates.map((c) => c.name));
   const device = (i: number, where: string) => {
     if (i >= devices) {
-      throw new ScenarioError('BAD_REFERENCE', `device ${i} is not in a fleet of ${devices} devices`, where);
+      throw new ScenarioError(
+        'BAD_REFERENCE',
+        `device ${i} is not in a fleet of ${devices} devices (this scenario needs at least ${minimumDevices(s)})`,
+        where,
+      );
     }
   };
   const cohort = (id: string | null, where: string) => {
@@ -826,6 +830,51 @@ export function checkReferences(s: Scenario, devices: number): void {
         break;
     }
   });
+}
+
+/** The smallest fleet a scenario can run with: one more than the highest device index it names. */
+export function minimumDevices(s: Scenario): number {
+  let highest = -1;
+  for (const step of s.steps) {
+    switch (step.do) {
+      case 'fall':
+      case 'af':
+      case 'lead-off':
+      case 'power-loss':
+      case 'link-loss':
+      case 'push-corrupted':
+        highest = Math.max(highest, step.device);
+        break;
+      case 'push':
+        for (const d of [...(step.devices ?? []), ...step.except]) highest = Math.max(highest, d);
+        break;
+      case 'narrate':
+      case 'gain':
+      case 'population':
+      case 'promote':
+      case 'broker-outage':
+      case 'acknowledge':
+        break;
+    }
+  }
+  for (const e of s.expect) {
+    switch (e.kind) {
+      case 'update-rejected':
+      case 'consistent':
+        highest = Math.max(highest, e.device);
+        break;
+      case 'active':
+        for (const d of e.except) highest = Math.max(highest, d);
+        break;
+      case 'drift-alert':
+      case 'no-drift-alert':
+      case 'rolled-back':
+      case 'reports-delivered':
+      case 'audit-verified':
+        break;
+    }
+  }
+  return Math.max(1, highest + 1);
 }
 
 /** Device ids of a fleet: `wearer-01` … (zero-padded to the width of the count). */
