@@ -44,7 +44,7 @@ async function runConfig(options: RunOptions): Promise<RuntimeConfig> {
 
 async function run(options: RunOptions): Promise<void> {
   const config = await runConfig(options);
-  const log = pino({ name: 'vigil-run', base: { device: config.deviceId } }, pino.destination(2));
+  const log = pino({ name: 'vigil-run', base: { daemon: config.deviceId } }, pino.destination(2));
   const trust = options.trust === undefined ? undefined : await readCapped(options.trust, 1024 * 1024);
   const node = await DeviceNode.start({
     config,
