@@ -21,6 +21,7 @@ import {
   type InstallOutcome,
   type LifecycleOptions,
   type ServingHost,
+  type SuppressionOutcome,
   type UpdateStatusListener,
 } from './lifecycle/index.ts';
 import { replayEvent, type ReplayReport } from './lifecycle/replay.ts';
@@ -110,7 +111,8 @@ export function safetyNotice(record: AuditRecord): SafetyNotice | null {
         manifestSha256: text(p.manifestSha256),
         detail: detail(`${String(p.slot)} withdrawn: ${String(p.code)}: ${String(p.detail)}`),
       };
-    // Everything else is evidence for the audit trail, not a fleet safety notice (a rollback comes
+    // Everything else is evidence for the audit trail, not a fleet safety notice (suppressions reach
+    // the fleet with the drift reports' suppressedSinceMs and the drift event) (a rollback comes
     // with its own safety-event record, so `bundle-rolled-back` is not repeated).
     case 'boot':
     case 'shutdown':
@@ -134,6 +136,8 @@ export function safetyNotice(record: AuditRecord): SafetyNotice | null {
     case 'command-rejected':
     case 'fallback-episode-start':
     case 'fallback-episode-end':
+    case 'outputs-suppressed':
+    case 'suppression-lifted':
     case 'drift-alarm':
     case 'checkpoint':
     case 'blackbox-export':
@@ -349,6 +353,7 @@ export class VigilDaemon {
   /** Hooks for monitor/updates `openDeviceTransport` (pass them straight through). */
   readonly transportHooks: {
     readonly onCommand: (payload: Uint8Array, topic: string) => Promise<void>;
+    readonly onCommandRejected: (rejection: Parameters<Lifecycle['recordTransportRejection']>[0]) => void;
     readonly onBundleStaged: (path: string, transferId: string) => ReturnType<Lifecycle['installStaged']>;
     readonly sealStatus: (payload: Uint8Array) => Uint8Array;
   };
@@ -367,6 +372,9 @@ export class VigilDaemon {
   ) {
     this.transportHooks = {
       onCommand: (payload, topic) => lifecycle.handleCommand(payload, topic),
+      onCommandRejected: (rejection) => {
+        lifecycle.recordTransportRejection(rejection);
+      },
       onBundleStaged: (path, transferId) => lifecycle.installStaged(path, transferId),
       sealStatus: (payload) =>
         signSign1({ payload, contentType: UPDATE_STATUS_CONTENT_TYPE, signer: lifecycle.deviceSigner }),
@@ -496,6 +504,22 @@ export class VigilDaemon {
 
   applyCommand(bytes: Uint8Array): Promise<CommandOutcome> {
     return this.lifecycle.applyCommand(bytes, { via: 'local' });
+  }
+
+  /**
+   * The drift policy's safe action `suppress-outputs` (DeviceMonitor `onSuppressOutputs`): while
+   * `bundleId` is its family's active model, the declared fallback answers every window with
+   * OUTPUTS_SUPPRESSED. Part of the serving state: persisted, audited (actor `policy` by default),
+   * applied to the running runner at once and kept by every later plan — other bundles being installed,
+   * promoted, revoked or rolled back do not lift it, nor does a restart. Idempotent.
+   */
+  suppressOutputs(bundleId: string, reason: string, actor = 'policy'): SuppressionOutcome {
+    return this.lifecycle.suppressOutputs(bundleId, { reason, actor });
+  }
+
+  /** Ends a suppression (DeviceMonitor.liftSuppression should be called with it). Audited. */
+  liftSuppression(bundleId: string, reason = 'suppression lifted', actor = 'runtime'): SuppressionOutcome {
+    return this.lifecycle.liftSuppression(bundleId, { reason, actor });
   }
 
   /** Housekeeping: black-box retention and size bound, expired command nonces. */

@@ -32,6 +32,7 @@ import {
   type InstalledBundle,
   type ProbationCounters,
   type ShadowCounters,
+  type Suppression,
   type WriterLock,
 } from '../state/index.ts';
 import type { TrustStore } from '../trust/index.ts';
@@ -100,6 +101,8 @@ export class LifecycleCore {
   readonly lastDisagreementPin = new Map<string, number>();
   readonly scheduled = new Set<string>();
   readonly statusListeners = new Set<UpdateStatusListener>();
+  /** Output suppressions in force, by bundle id (the suppressions table). */
+  readonly suppressions = new Map<string, Suppression>();
   /** Listeners of committed audit records (telemetry publishes safety events and checkpoints). */
   readonly auditListeners = new Set<(record: AuditRecord) => void>();
   /** Records up to here were handed to the listeners (records since the lifecycle opened are due). */
@@ -133,6 +136,12 @@ export class LifecycleCore {
     this.trustStore = trust;
     this.host = options.host ?? null;
     this.publishedSeq = this.audit.headCheckpoint().count;
+    this.reloadSuppressions();
+  }
+
+  reloadSuppressions(): void {
+    this.suppressions.clear();
+    for (const s of this.state.suppressions()) this.suppressions.set(s.bundleId, s);
   }
 
   /** Hands every committed record not handed over yet to the audit listeners, in order. */
@@ -203,7 +212,10 @@ export class LifecycleCore {
       const candidate = slots.candidate ? this.state.bundle(slots.candidate.manifestSha256) : undefined;
       plans.push({
         family: slots.family,
-        active: active && activeRef ? { bundle: activeRef, override: this.forcedFallback(active) } : null,
+        active:
+          active && activeRef
+            ? { bundle: activeRef, override: this.forcedFallback(active) ?? this.suppression(activeRef) }
+            : null,
         shadow:
           activeRef && candidate?.state === 'installed'
             ? (this.bundleRef(candidate.manifestSha256) ?? null)
@@ -232,6 +244,17 @@ export class LifecycleCore {
         };
       }
     }
+  }
+
+  /** A suppression of the active bundle's outputs (after MODEL_REVOKED, which wins). */
+  suppression(active: BundleRef): NonNullable<FamilyPlan['active']>['override'] {
+    const s = this.suppressions.get(active.bundleId);
+    return s
+      ? {
+          reason: 'OUTPUTS_SUPPRESSED',
+          detail: `suppressed by ${s.actor} since ${new Date(s.sinceMs).toISOString()}: ${s.reason}`,
+        }
+      : null;
   }
 
   startProbation(manifest: Manifest): ActiveSlot['probation'] {

@@ -25,6 +25,7 @@ export type ActionRejectCode =
   | 'NO_CANDIDATE' // promote: the family has no candidate
   | 'CANDIDATE_MISMATCH' // promote: the command names another bundle than the candidate
   | 'UNKNOWN_FAMILY' // the family is not installed here
+  | 'UNKNOWN_BUNDLE' // suppress-outputs: no installed bundle has this id
   | 'SCOPE_INSUFFICIENT' // the approvals' scope does not allow this promotion (shadow-only, canary fleet-wide)
   | 'CRITERIA_UNMET' // shadow evidence below the rollout policy and no `force`
   | 'PROBATION_ACTIVE' // the active bundle is still on probation

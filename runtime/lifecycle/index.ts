@@ -56,6 +56,7 @@ export {
   type ShadowMetrics,
 } from './evidence.ts';
 export { stageAllows, widestApprovedStage } from './stages.ts';
+export type { SuppressionOutcome } from './suppress.ts';
 export { BundleStore } from './bundle-store.ts';
 export type {
   ActionOutcome,

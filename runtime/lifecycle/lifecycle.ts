@@ -26,6 +26,7 @@ import {
   type BlackBox,
   type DeviceCheckpoint,
   type InstalledBundle,
+  type Suppression,
 } from '../state/index.ts';
 import { TrustStore } from '../trust/index.ts';
 import { applyCommand } from './apply-command.ts';
@@ -38,6 +39,7 @@ import { observeResult, observeShadowPair, recordPipelineEvent } from './observe
 import type { InstallOptions, LifecycleOptions, UpdateStatusListener } from './options.ts';
 import { localRollback } from './rollback.ts';
 import { describeState } from './status.ts';
+import { liftSuppression, suppressOutputs, type SuppressionOutcome } from './suppress.ts';
 import { updateTrust } from './trust-update.ts';
 import type {
   ActionOutcome,
@@ -244,12 +246,58 @@ export class Lifecycle {
     await this.applyCommand(bytes, { via: 'mqtt', topic });
   }
 
+  /**
+   * A command the transport refused before reading it (above its size cap): audited like any other
+   * rejected command, with who sent it unknown (its bytes were never buffered, so never verified).
+   */
+  recordTransportRejection(rejection: {
+    readonly code: string;
+    readonly topic: string;
+    readonly bytes: number;
+    readonly limit: number;
+  }): void {
+    this.core.record('command-rejected', 'unauthenticated', {
+      code: rejection.code,
+      detail: `${String(rejection.bytes)} bytes exceed the transport's cap of ${String(rejection.limit)}`,
+      via: 'mqtt',
+      topic: rejection.topic,
+      bytes: rejection.bytes,
+      limit: rejection.limit,
+    });
+  }
+
   /** A field engineer's local rollback (`vigil rollback --yes`): audited, refused while frozen. */
   rollback(
     family: string,
     request: { readonly reason: string; readonly actor?: string },
   ): Promise<ActionOutcome> {
     return localRollback(this.core, family, request);
+  }
+
+  /**
+   * Suppresses a bundle's outputs (a drift policy's `suppress-outputs` safe action, actor `policy`, or
+   * an operator's): while that bundle is the active model of its family, its declared fallback answers
+   * every window (OUTPUTS_SUPPRESSED) — through model changes and restarts, until lifted. Takes effect
+   * at once (not queued behind other operations); persisted and audited. Idempotent.
+   */
+  suppressOutputs(
+    bundleId: string,
+    request: { readonly reason: string; readonly actor?: string; readonly sinceMs?: number },
+  ): SuppressionOutcome {
+    return suppressOutputs(this.core, bundleId, { ...request, actor: request.actor ?? 'policy' });
+  }
+
+  /** Ends a suppression (audited with who and why). */
+  liftSuppression(
+    bundleId: string,
+    request: { readonly reason: string; readonly actor?: string },
+  ): SuppressionOutcome {
+    return liftSuppression(this.core, bundleId, { ...request, actor: request.actor ?? this.core.localActor });
+  }
+
+  /** Output suppressions in force. */
+  suppressions(): Suppression[] {
+    return [...this.core.suppressions.values()];
   }
 
   /** Offers the next trust document (TUF rotation N → N+1); audited either way. */

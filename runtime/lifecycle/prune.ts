@@ -32,14 +32,19 @@ export async function prune(core: LifecycleCore): Promise<void> {
     if (!doomed.has(b.manifestSha256)) continue;
     core.commit(`pruning ${b.bundleId}`, NO_EXTRA, () => {
       core.state.deleteBundle(b.manifestSha256);
+      // Its suppression can never apply again (a bundle out of every slot never serves again).
+      const sameId = core.state.bundles().some((o) => o.bundleId === b.bundleId);
+      const suppressionDropped = !sameId && core.state.deleteSuppression(b.bundleId);
       core.audit.appendInTransaction('bundle-pruned', 'runtime', {
         family: b.family,
         bundleId: b.bundleId,
         manifestSha256: b.manifestSha256,
         state: b.state,
         bytes: b.bytes,
+        suppressionDropped,
       });
     });
+    core.reloadSuppressions();
     core.manifests.delete(b.manifestSha256);
     core.fault('prune:committed');
     await core.store.remove(b.manifestSha256);

@@ -104,6 +104,7 @@ export function describeState(view: StateView): LifecycleStatus {
     families,
     bundles: state.bundles().map(bundleSummary),
     revocations: state.revocations().length,
+    suppressions: state.suppressions(),
     audit: { records: head.count, headHash: head.headHash, checkpoints: view.audit.checkpointCount() },
     deviceKey: view.deviceKey,
   };

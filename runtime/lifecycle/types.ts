@@ -10,6 +10,7 @@ import type {
   InstallSource,
   Probation,
   ShadowCounters,
+  Suppression,
 } from '../state/index.ts';
 import type { Command } from './command.ts';
 import type { RejectCode } from './errors.ts';
@@ -53,8 +54,15 @@ export interface FamilyPlan {
   readonly family: string;
   readonly active: {
     readonly bundle: BundleRef;
-    /** Non-null: the declared fallback answers every window (ModelRunner.setOverride). */
-    readonly override: { readonly reason: 'MODEL_REVOKED'; readonly detail: string } | null;
+    /**
+     * Non-null: the declared fallback answers every window (ModelRunner.setOverride) — MODEL_REVOKED
+     * when the bundle must not run (withdrawn, revoked, failed), else OUTPUTS_SUPPRESSED while a
+     * suppression of this bundle is in force.
+     */
+    readonly override: {
+      readonly reason: 'MODEL_REVOKED' | 'OUTPUTS_SUPPRESSED';
+      readonly detail: string;
+    } | null;
   } | null;
   /** The candidate running in shadow beside the active model (null when none or no active). */
   readonly shadow: BundleRef | null;
@@ -139,6 +147,8 @@ export interface LifecycleStatus {
   readonly families: readonly FamilyStatus[];
   readonly bundles: readonly BundleSummary[];
   readonly revocations: number;
+  /** Output suppressions in force (each applies while its bundle is the active model). */
+  readonly suppressions: readonly Suppression[];
   readonly audit: { readonly records: number; readonly headHash: string; readonly checkpoints: number };
   readonly deviceKey: { readonly kid: string; readonly publicKey: string };
 }

@@ -31,6 +31,8 @@ export type AuditKind =
   | 'command-rejected'
   | 'fallback-episode-start'
   | 'fallback-episode-end'
+  | 'outputs-suppressed'
+  | 'suppression-lifted'
   | 'drift-alarm'
   | 'safety-event'
   | 'config-changed'

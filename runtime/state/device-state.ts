@@ -159,6 +159,16 @@ export interface FamilySlots {
   readonly lastKnownGood: LastKnownGoodSlot | null;
 }
 
+/** Outputs of a bundle suppressed: its declared fallback answers whenever it is the active model. */
+export interface Suppression {
+  readonly bundleId: string;
+  readonly family: string;
+  readonly sinceMs: number;
+  readonly reason: string;
+  /** Who asked: `policy` (the signed monitoring policy's safe action), `local:<user>`, … */
+  readonly actor: string;
+}
+
 export type FrozenState =
   | { readonly frozen: false }
   | { readonly frozen: true; readonly sinceMs: number; readonly by: string; readonly reason: string };
@@ -620,6 +630,42 @@ export class DeviceState {
 
   clearSlot(family: string, slot: SlotName): void {
     this.db.prepare('DELETE FROM slots WHERE family = ? AND slot = ?').run(family, slot);
+  }
+
+  // --- output suppressions ---------------------------------------------------------------------
+
+  suppressions(): Suppression[] {
+    return (
+      this.db.prepare('SELECT * FROM suppressions ORDER BY since_ms, bundle_id').all() as {
+        bundle_id: string;
+        family: string;
+        since_ms: number;
+        reason: string;
+        actor: string;
+      }[]
+    ).map((r) => ({
+      bundleId: r.bundle_id,
+      family: r.family,
+      sinceMs: r.since_ms,
+      reason: r.reason,
+      actor: r.actor,
+    }));
+  }
+
+  /** Adds a suppression; false when the bundle was suppressed already (the first one stays). */
+  addSuppression(s: Suppression): boolean {
+    return (
+      this.db
+        .prepare(
+          'INSERT OR IGNORE INTO suppressions (bundle_id, family, since_ms, reason, actor) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(s.bundleId, s.family, s.sinceMs, s.reason, s.actor).changes === 1
+    );
+  }
+
+  /** Removes a suppression; false when there was none. */
+  deleteSuppression(bundleId: string): boolean {
+    return this.db.prepare('DELETE FROM suppressions WHERE bundle_id = ?').run(bundleId).changes === 1;
   }
 
   // --- revocations ------------------------------------------------------------------------------

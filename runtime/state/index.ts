@@ -44,6 +44,7 @@ export {
   BlackBoxError,
   DEFAULT_BLACKBOX_OPTIONS,
   blackBoxMigration,
+  blackBoxSharedWindowsMigration,
   type BlackBoxErrorCode,
   type BlackBoxOptions,
   type PinnedEntry,
@@ -76,6 +77,7 @@ export {
   type Slot,
   type SlotName,
   type StatusCounts,
+  type Suppression,
   type TrustRecord,
   type WithdrawalReason,
 } from './device-state.ts';

@@ -4,7 +4,7 @@
 // record commit in one transaction.
 import type Database from 'better-sqlite3';
 import { auditMigration } from './audit.ts';
-import { blackBoxMigration } from './blackbox.ts';
+import { blackBoxMigration, blackBoxSharedWindowsMigration } from './blackbox.ts';
 import type { Migration } from './db.ts';
 
 function deviceStateMigration(db: Database.Database): void {
@@ -78,12 +78,30 @@ function bundleSignaturesMigration(db: Database.Database): void {
   db.exec('ALTER TABLE bundles ADD COLUMN cose_sign BLOB');
 }
 
+/**
+ * Schema 5: output suppressions in force (a drift policy's `suppress-outputs` safe action, or an
+ * operator's), per bundle id, so that they survive model changes and restarts.
+ */
+function suppressionsMigration(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE suppressions (
+      bundle_id TEXT PRIMARY KEY,
+      family TEXT NOT NULL,
+      since_ms INTEGER NOT NULL,
+      reason TEXT NOT NULL,
+      actor TEXT NOT NULL
+    );
+  `);
+}
+
 /** Every migration of the device state file, in order (the index is the schema version). */
 export const STATE_MIGRATIONS: readonly Migration[] = [
   auditMigration,
   blackBoxMigration,
   deviceStateMigration,
   bundleSignaturesMigration,
+  suppressionsMigration,
+  blackBoxSharedWindowsMigration,
 ];
 
 export const STATE_DB_FILE = 'state.db';

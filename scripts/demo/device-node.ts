@@ -121,7 +121,6 @@ function readTls(config: RuntimeConfig): Record<string, unknown> | undefined {
 export class DeviceNode {
   private reportTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly suppressed = new Map<string, string>();
   private readonly reportSeqs: number[] = [];
 
   private constructor(
@@ -174,6 +173,13 @@ export class DeviceNode {
                 const d = await daemonReady;
                 const outcome = await d.lifecycle.applyCommand(payload, { via: 'mqtt', topic });
                 logger.info({ event: 'command', topic, outcome: outcome.kind }, 'command handled');
+              },
+              onCommandRejected: async (rejection) => {
+                (await daemonReady).transportHooks.onCommandRejected(rejection);
+                logger.warn(
+                  { event: 'command', topic: rejection.topic, code: rejection.code },
+                  'command refused',
+                );
               },
               onBundleStaged: async (file, transferId) =>
                 (await daemonReady).transportHooks.onBundleStaged(file, transferId),
@@ -229,7 +235,7 @@ export class DeviceNode {
           }
         },
         onSuppressOutputs: (request) => {
-          node?.suppress(request.modelFamily, request.bundleId);
+          node?.suppress(request.bundleId, `${request.alarm.kind} in cohort ${request.alarm.cohort}`);
         },
       },
     });
@@ -301,10 +307,9 @@ export class DeviceNode {
           'monitor state partly discarded',
         );
       }
-      for (const s of monitor.activeSuppressions()) {
-        const family = daemon.lifecycle.servingPlans().find((p) => p.active?.bundle.bundleId === s.bundleId);
-        if (family) node.suppress(family.family, s.bundleId);
-      }
+      // The lifecycle keeps its suppressions itself; this catches one the monitor recorded just before
+      // a power cut, ahead of the lifecycle's commit (idempotent).
+      for (const s of monitor.activeSuppressions()) node.suppress(s.bundleId, 'drift alarm (restored)');
       daemon.pipeline.onShadowPair((active, candidate) => {
         monitor.onShadowPair(active, candidate);
       });
@@ -390,25 +395,26 @@ export class DeviceNode {
   private onAudit(record: AuditRecord): void {
     if (!SERVING_CHANGES.has(record.kind)) return;
     this.registerServing();
-    void this.reapplySuppressions();
   }
 
-  /** The monitoring policy's safe action: the family's active model answers with its declared fallback. */
-  suppress(family: string, bundleId: string): void {
-    this.suppressed.set(family, bundleId);
-    void this.reapplySuppressions();
-  }
-
-  private async reapplySuppressions(): Promise<void> {
-    if (this.suppressed.size === 0) return;
-    await this.daemon.waitForModels();
-    for (const [family, bundleId] of this.suppressed) {
-      const runners = this.daemon.pipeline.family(family);
-      if (runners?.active.model.manifest.bundleId !== bundleId) continue; // a new release lifts it
-      runners.active.setOverride({
-        reason: 'OUTPUTS_SUPPRESSED',
-        detail: `drift alarm: the signed monitoring policy suppresses ${bundleId}`,
-      });
+  /**
+   * The monitoring policy's safe action: the bundle's outputs are suppressed in the lifecycle's serving
+   * state (persisted, audited, kept by every later plan) — see docs/lifecycle.md "Output suppression".
+   */
+  suppress(bundleId: string, reason: string): void {
+    try {
+      const outcome = this.daemon.suppressOutputs(bundleId, `drift alarm: ${reason}`);
+      if (outcome.kind === 'rejected') {
+        this.logger.warn(
+          { event: 'suppress.rejected', bundle: bundleId, code: outcome.code },
+          outcome.detail,
+        );
+      }
+    } catch (error) {
+      this.logger.error(
+        { event: 'suppress.error', bundle: bundleId, error: String(error) },
+        'not suppressed',
+      );
     }
   }
 

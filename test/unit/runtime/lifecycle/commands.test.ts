@@ -147,6 +147,26 @@ describe('signed commands', () => {
     );
   });
 
+  it('audits a command the transport refused unread (above its size cap), signer unknown', () => {
+    const before = l.audit.count();
+    l.recordTransportRejection({
+      code: 'COMMAND_TOO_LARGE',
+      topic: 'vigil/t/cmd',
+      bytes: 70_000,
+      limit: 65_536,
+    });
+    expect(l.audit.count()).toBe(before + 1);
+    const record = lastRecord();
+    expect(record?.kind).toBe('command-rejected');
+    expect(record?.actor).toBe('unauthenticated');
+    expect(record?.payload).toMatchObject({
+      code: 'COMMAND_TOO_LARGE',
+      via: 'mqtt',
+      bytes: 70_000,
+      limit: 65_536,
+    });
+  });
+
   it('keeps the audit chain intact through all of it', () => {
     expect(l.audit.verify().kind).toBe('intact');
   });
