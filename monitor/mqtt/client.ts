@@ -16,8 +16,10 @@ import { MqttError } from './errors.ts';
 import type { MqttErrorCode } from './errors.ts';
 import { resolveDeviceClientOptions } from './options.ts';
 import type { DeviceClientOptions } from './options.ts';
+import { PacketGuard, STUB_TOPIC } from './packet-guard.ts';
 import { deviceTopics } from './topics.ts';
 import type { DeviceTopics } from './topics.ts';
+import { openSocket, urlCredentials } from './transport.ts';
 
 /** What the client needs from the outbox (monitor/outbox's Outbox satisfies it). */
 export interface OutboxPort {
@@ -61,10 +63,24 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** An inbound command the transport refused before any handler saw it (for the audit log). */
+export interface CommandRejection {
+  readonly code: 'COMMAND_TOO_LARGE';
+  readonly topic: string;
+  /** Payload size the sender declared (the bytes were never buffered). */
+  readonly bytes: number;
+  readonly limit: number;
+}
+
 export interface DeviceClientDeps {
   readonly outbox: OutboxPort;
   /** Inbound command bytes (size-capped); the lifecycle verifies them (COSE_Sign1, role, replay). */
   readonly onCommand?: (payload: Uint8Array, topic: string) => void | Promise<void>;
+  /**
+   * A command refused by the transport (above `maxCommandBytes`), so that the lifecycle can audit
+   * it; awaited before the broker is acknowledged. Failures are reported as COMMAND_HANDLER_FAILED.
+   */
+  readonly onCommandRejected?: (rejection: CommandRejection) => void | Promise<void>;
   /** Inbound update-transfer messages (manifest and chunks), for monitor/updates' receiver. */
   readonly onUpdate?: (payload: Uint8Array, topic: string) => void | Promise<void>;
   /** After each successful connect (subscriptions in place, birth sent). */
@@ -80,7 +96,11 @@ export interface DeviceClientDeps {
   readonly random?: () => number;
   readonly now?: () => number;
   readonly timers?: Timers;
-  /** mqtt.connect, injectable for tests. */
+  /**
+   * Creates the mqtt.js client, injectable for tests. The default builds the socket itself behind a
+   * PacketGuard (inbound size caps applied before mqtt.js buffers anything); an injected one
+   * bypasses the guard, and the caps are then checked on the delivered payloads only.
+   */
   readonly connect?: (url: string, options: IClientOptions) => MqttClient;
 }
 
@@ -96,6 +116,11 @@ export interface ClientCounters {
   readonly commands: number;
   readonly commandsDropped: number;
   readonly updateMessages: number;
+  readonly updateMessagesDropped: number;
+  /** Publishes the broker refused (MQTT 5 PUBACK reason ≥ 0x80); each is retried. */
+  readonly refused: number;
+  /** Connections closed by the packet guard (oversized control packet, malformed header). */
+  readonly packetsRefused: number;
 }
 
 interface Connection {
@@ -108,7 +133,14 @@ interface Connection {
   cursor: number;
   readonly inFlight: Set<number>;
   refusedProtocol: boolean;
+  /** The packet guard of this connection (null with an injected `connect`). */
+  guard: PacketGuard | null;
+  /** Timers of entries the broker refused, each re-sent on this connection after a backoff. */
+  readonly retries: Set<unknown>;
 }
+
+/** Largest Remaining Length of an inbound packet other than PUBLISH (CONNACK, SUBACK, PUBACK…). */
+const MAX_CONTROL_PACKET_BYTES = 64 * 1024;
 
 const PUBLISH_STATE_TIMEOUT_MS = 2000;
 
@@ -119,7 +151,7 @@ export class DeviceClient {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly timers: Timers;
-  private readonly connectFn: (url: string, options: IClientOptions) => MqttClient;
+  private readonly connectFn: ((url: string, options: IClientOptions) => MqttClient) | null;
   private stateValue: ClientState = { kind: 'idle' };
   private conn: Connection | null = null;
   private attempt = 0;
@@ -137,6 +169,9 @@ export class DeviceClient {
     commands: 0,
     commandsDropped: 0,
     updateMessages: 0,
+    updateMessagesDropped: 0,
+    packetsRefused: 0,
+    refused: 0,
   };
 
   /** `options` is validated (see options.ts); throws MqttError('BAD_OPTIONS'). */
@@ -152,7 +187,7 @@ export class DeviceClient {
         clearTimeout(h as NodeJS.Timeout);
       },
     };
-    this.connectFn = deps.connect ?? ((url, opts) => mqtt.connect(url, opts));
+    this.connectFn = deps.connect ?? null;
   }
 
   get state(): ClientState {
@@ -198,6 +233,7 @@ export class DeviceClient {
     this.conn = null;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
     if (!conn) return;
+    this.cancelRetries(conn);
     conn.alive = false;
     conn.online = false;
     await new Promise<void>((resolve) =>
@@ -292,8 +328,14 @@ export class DeviceClient {
         maximumPacketSize: Math.max(o.maxCommandBytes, o.maxUpdateMessageBytes) + 64 * 1024,
       };
     }
-    if (o.username !== undefined) mqttOptions.username = o.username;
-    if (o.password !== undefined) mqttOptions.password = o.password;
+    if (o.username !== undefined) {
+      mqttOptions.username = o.username;
+      if (o.password !== undefined) mqttOptions.password = o.password;
+    } else {
+      const fromUrl = urlCredentials(o.url);
+      if (fromUrl.username !== undefined) mqttOptions.username = fromUrl.username;
+      if (fromUrl.password !== undefined) mqttOptions.password = fromUrl.password;
+    }
     if (o.tls) {
       mqttOptions.rejectUnauthorized = o.tls.rejectUnauthorized;
       if (o.tls.ca !== undefined) mqttOptions.ca = o.tls.ca;
@@ -301,7 +343,14 @@ export class DeviceClient {
       if (o.tls.key !== undefined) mqttOptions.key = o.tls.key;
       if (o.tls.servername !== undefined) mqttOptions.servername = o.tls.servername;
     }
-    const client = this.connectFn(o.url, mqttOptions);
+    // mqtt.js calls the stream builder once, inside its constructor (reconnectPeriod is 0).
+    const slot: { guard: PacketGuard | null } = { guard: null };
+    const client = this.connectFn
+      ? this.connectFn(o.url, mqttOptions)
+      : new mqtt.MqttClient(() => {
+          slot.guard = this.guardSocket(protocol);
+          return slot.guard;
+        }, mqttOptions);
     const conn: Connection = {
       client,
       protocol,
@@ -310,7 +359,9 @@ export class DeviceClient {
       online: false,
       cursor: 0,
       inFlight: new Set(),
+      retries: new Set(),
       refusedProtocol: false,
+      guard: slot.guard,
     };
     this.conn = conn;
     // Acknowledge an inbound QoS 1 message only after its handler finished (a chunk is on disk
@@ -345,6 +396,22 @@ export class DeviceClient {
     client.on('close', () => {
       if (this.conn !== conn || !conn.alive) return;
       this.onClosed(conn);
+    });
+  }
+
+  /** The socket to the broker behind a PacketGuard applying the inbound caps per topic. */
+  private guardSocket(protocol: ProtocolLevel): PacketGuard {
+    return new PacketGuard(openSocket(this.options), {
+      protocol,
+      payloadLimit: (topic) =>
+        this.deps.onUpdate && matchesAny(topic, this.topics.updateFilters)
+          ? this.options.maxUpdateMessageBytes
+          : this.options.maxCommandBytes,
+      maxControlPacketBytes: MAX_CONTROL_PACKET_BYTES,
+      onViolation: (message) => {
+        this.counters.packetsRefused += 1;
+        this.report('PACKET_REFUSED', `${this.options.url}: ${message}; closing the connection`);
+      },
     });
   }
 
@@ -395,6 +462,7 @@ export class DeviceClient {
     conn.alive = false;
     conn.online = false;
     conn.inFlight.clear();
+    this.cancelRetries(conn);
     this.conn = null;
     this.counters.disconnects += 1;
     conn.client.removeAllListeners('connect');
@@ -450,6 +518,7 @@ export class DeviceClient {
       readonly topicSuffix: string;
       readonly payload: Uint8Array;
     },
+    refusals = 0,
   ): void {
     const seq = entry.seq;
     const opts: Parameters<MqttClient['publish']>[2] = { qos: 1 };
@@ -463,8 +532,17 @@ export class DeviceClient {
       if (this.conn !== conn || !conn.alive) return;
       conn.inFlight.delete(seq);
       if (error) {
-        // An MQTT 5 PUBACK with a failure reason: keep the entry for the next connection.
-        this.report('PUBLISH_REJECTED', `entry ${seq} was refused by the broker`, error);
+        // An MQTT 5 PUBACK with a failure reason (MQTT 5 §3.4.2.1: quota exceeded, not authorized…).
+        // The entry stays in the outbox and is sent again on this connection after a backoff (and
+        // from the start on the next one); only the outbox's age and byte bounds ever drop it, and
+        // they count what they drop. The rest of the drain goes on meanwhile.
+        this.counters.refused += 1;
+        this.report(
+          'PUBLISH_REJECTED',
+          `entry ${seq} was refused by the broker (${String(refusals + 1)} time(s)); retrying`,
+          error,
+        );
+        this.retryRefused(conn, seq, refusals + 1);
         return;
       }
       this.counters.acked += 1;
@@ -477,6 +555,32 @@ export class DeviceClient {
     });
   }
 
+  /** Re-sends a refused entry on the same connection after the reconnect backoff for `refusals`. */
+  private retryRefused(conn: Connection, seq: number, refusals: number): void {
+    const delayMs = backoffDelayMs(this.options.reconnect, refusals - 1, this.random);
+    const handle = this.timers.setTimeout(() => {
+      conn.retries.delete(handle);
+      if (this.conn !== conn || !conn.online) return;
+      let entry: ReturnType<OutboxPort['pending']>[number] | undefined;
+      try {
+        entry = this.deps.outbox.pending(seq - 1, 1)[0];
+      } catch (error) {
+        this.report('OUTBOX_FAILED', 'reading the outbox failed', error);
+        return;
+      }
+      if (entry?.seq !== seq) return; // dropped by an outbox bound meanwhile (counted there)
+      this.deps.outbox.markAttempt([seq]);
+      conn.inFlight.add(seq);
+      this.publishEntry(conn, entry, refusals);
+    }, delayMs);
+    conn.retries.add(handle);
+  }
+
+  private cancelRetries(conn: Connection): void {
+    for (const handle of conn.retries) this.timers.clearTimeout(handle);
+    conn.retries.clear();
+  }
+
   private checkDrained(): void {
     if (this.drainWaiters.length === 0 || !this.isDrained()) return;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
@@ -484,18 +588,21 @@ export class DeviceClient {
 
   private async onMessage(conn: Connection, packet: IPublishPacket): Promise<void> {
     if (this.conn !== conn || !conn.alive) return;
+    if (packet.topic === STUB_TOPIC) {
+      // A publish the guard dropped unread; this stub only gets it acknowledged, in order.
+      const dropped = conn.guard?.takeDropped();
+      if (dropped) await this.onOversized(dropped.topic, dropped.payloadBytes);
+      return;
+    }
     const topic = packet.topic;
     const payload =
       typeof packet.payload === 'string'
         ? new Uint8Array(Buffer.from(packet.payload, 'utf8'))
         : new Uint8Array(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
     if (matchesAny(topic, this.topics.commandFilters)) {
+      // Checked again here for injected transports (the guard has normally dropped these).
       if (payload.length > this.options.maxCommandBytes) {
-        this.counters.commandsDropped += 1;
-        this.report(
-          'COMMAND_TOO_LARGE',
-          `command on ${topic} of ${payload.length} bytes exceeds ${this.options.maxCommandBytes}`,
-        );
+        await this.onOversized(topic, payload.length);
         return;
       }
       this.counters.commands += 1;
@@ -512,10 +619,7 @@ export class DeviceClient {
     }
     if (this.deps.onUpdate && matchesAny(topic, this.topics.updateFilters)) {
       if (payload.length > this.options.maxUpdateMessageBytes) {
-        this.report(
-          'UPDATE_TOO_LARGE',
-          `update message on ${topic} of ${payload.length} bytes exceeds ${this.options.maxUpdateMessageBytes}`,
-        );
+        await this.onOversized(topic, payload.length);
         return;
       }
       this.counters.updateMessages += 1;
@@ -525,6 +629,27 @@ export class DeviceClient {
         this.report('UPDATE_HANDLER_FAILED', `update handler failed on ${topic}`, error);
       }
     }
+  }
+
+  /** An inbound message above its cap: dropped (never handed over), reported, and audited. */
+  private async onOversized(topic: string, bytes: number): Promise<void> {
+    if (matchesAny(topic, this.topics.commandFilters)) {
+      const limit = this.options.maxCommandBytes;
+      this.counters.commandsDropped += 1;
+      this.report('COMMAND_TOO_LARGE', `command on ${topic} of ${bytes} bytes exceeds ${limit}`);
+      try {
+        await this.deps.onCommandRejected?.({ code: 'COMMAND_TOO_LARGE', topic, bytes, limit });
+      } catch (error) {
+        this.report('COMMAND_HANDLER_FAILED', `command rejection handler failed on ${topic}`, error);
+      }
+      return;
+    }
+    if (this.deps.onUpdate && matchesAny(topic, this.topics.updateFilters)) {
+      const limit = this.options.maxUpdateMessageBytes;
+      this.counters.updateMessagesDropped += 1;
+      this.report('UPDATE_TOO_LARGE', `update message on ${topic} of ${bytes} bytes exceeds ${limit}`);
+    }
+    // Anything else is a topic the client did not subscribe to: ignored, like its small messages.
   }
 }
 

@@ -11,6 +11,7 @@ export type MqttErrorCode =
   | 'COMMAND_HANDLER_FAILED' // the injected onCommand threw or rejected
   | 'UPDATE_TOO_LARGE' // an inbound update message above `maxUpdateMessageBytes`
   | 'UPDATE_HANDLER_FAILED' // the injected onUpdate threw or rejected
+  | 'PACKET_REFUSED' // an inbound packet the guard cannot bound (oversized non-PUBLISH, malformed): connection closed
   | 'OUTBOX_FAILED' // reading or acknowledging the outbox failed
   | 'STOPPED'; // used after stop()
 

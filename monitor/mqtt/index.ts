@@ -3,6 +3,7 @@ export { DeviceClient } from './client.ts';
 export type {
   ClientCounters,
   ClientState,
+  CommandRejection,
   ConnectedInfo,
   DeviceClientDeps,
   OutboxPort,

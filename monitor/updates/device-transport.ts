@@ -5,7 +5,7 @@
 // is enqueued by its producers on `transport.outbox`.
 import path from 'node:path';
 import { DeviceClient } from '../mqtt/client.ts';
-import type { ClientState } from '../mqtt/client.ts';
+import type { ClientState, CommandRejection } from '../mqtt/client.ts';
 import type { MqttError } from '../mqtt/errors.ts';
 import { Outbox } from '../outbox/outbox.ts';
 import type { EvictionRecord } from '../outbox/outbox.ts';
@@ -27,6 +27,8 @@ export interface DeviceTransportConfig {
 export interface DeviceTransportHooks {
   /** Inbound commands (size-capped), for the lifecycle's signed-command checks. */
   readonly onCommand: (payload: Uint8Array, topic: string) => void | Promise<void>;
+  /** A command the transport refused unread (above maxCommandBytes), for the lifecycle's audit log. */
+  readonly onCommandRejected?: (rejection: CommandRejection) => void | Promise<void>;
   /** The lifecycle's install path for a staged bundle (see UpdateReceiverDeps). */
   readonly onBundleStaged: (path: string, transferId: string) => InstallResult | Promise<InstallResult>;
   /** Wraps each update status, e.g. COSE_Sign1 with the device key. */
@@ -78,6 +80,7 @@ export function openDeviceTransport(
       client = new DeviceClient(config.mqtt, {
         outbox,
         onCommand: hooks.onCommand,
+        ...(hooks.onCommandRejected ? { onCommandRejected: hooks.onCommandRejected } : {}),
         onUpdate: (payload, topic) => receiver.handleMessage(payload, topic),
         onConnected: () => {
           receiver.onConnected();

@@ -158,6 +158,39 @@ describe('DeviceClient (scripted broker)', () => {
     await h.client.stop();
   });
 
+  it('sends an entry the broker refused again on the same connection, after a backoff, until it is acknowledged', async () => {
+    const h = harness({ protocol: '5', inflightWindow: 8 });
+    h.enqueue(3);
+    h.client.start();
+    const conn = h.last();
+    await h.online(conn);
+    const reports = () => conn.published.filter((p) => p.seq !== null);
+    expect(reports().map((p) => p.seq)).toEqual([1, 2, 3]);
+    const delaysBefore = h.delays.length;
+    // The broker refuses 2 (an MQTT 5 PUBACK with 0x97 Quota exceeded) and acknowledges 1 and 3.
+    reports()[1]?.cb(Object.assign(new Error('Quota exceeded'), { code: 0x97 }));
+    reports()[0]?.cb();
+    reports()[2]?.cb();
+    expect(h.outbox.pending(0, 10).map((e) => e.seq)).toEqual([2]);
+    expect(h.client.stats().refused).toBe(1);
+    // A retry is scheduled with the reconnect backoff; the next enqueued entry is not held behind it.
+    expect(h.delays.length).toBe(delaysBefore + 1);
+    h.enqueue(1);
+    expect(reports().map((p) => p.seq)).toEqual([1, 2, 3, 4]);
+    reports()[3]?.cb();
+    h.fire();
+    expect(reports().map((p) => p.seq)).toEqual([1, 2, 3, 4, 2]);
+    // Refused once more: the next retry waits longer (exponential backoff), then it goes through.
+    reports()[4]?.cb(Object.assign(new Error('Quota exceeded'), { code: 0x97 }));
+    expect(h.delays.length).toBe(delaysBefore + 2);
+    h.fire();
+    reports()[5]?.cb();
+    expect(h.outbox.pending(0, 10)).toEqual([]);
+    expect(h.outbox.stats().delivered).toBe(4);
+    expect(h.client.stats().refused).toBe(2);
+    await h.client.stop();
+  });
+
   it('subscribes only when the broker has no session, and acknowledges a command after its handler', async () => {
     const calls: string[] = [];
     const outbox = Outbox.open(':memory:');
