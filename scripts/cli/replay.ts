@@ -87,13 +87,17 @@ export function registerReplay(program: Command): void {
           return;
         }
         const extra = new Map<string, BundleRef>();
+        // An archived bundle is judged as of the event it replays (its approvals may have expired
+        // since, which says nothing about the results it produced then).
+        const eventAtMs =
+          lifecycle.blackBox.events().find((e) => e.eventId === eventId)?.pinnedAtMs ?? Date.now();
         for (const [i, file] of (options.bundle ?? []).entries()) {
           // Verified against the device's trust store (offline: anti-rollback does not apply to a replay).
           const verified = await verifyBundleFile(file, {
             trust: lifecycle.trust,
             target: { kind: 'offline', deviceClass: null, runtimeVersion: null },
             stage: 'shadow',
-            now: () => Date.now(),
+            now: () => eventAtMs,
           });
           const dir = path.join(scratch, String(i));
           await withFileSource(file, (source) => extractVerifiedBundle(source, verified, dir));

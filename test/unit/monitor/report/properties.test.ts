@@ -261,9 +261,19 @@ describe('report properties', () => {
           expect(encodeReportPayload(value)).toEqual(bytes);
         } catch (error) {
           if (!(error instanceof ReportError)) throw error;
-          expect(['BAD_FIELD', 'INCONSISTENT', 'UNSUPPORTED_VERSION', 'MALFORMED_CBOR']).toContain(
-            error.code,
-          );
+          // KEY_MISMATCH: a mutated fleet or device field names a device the signing key is not
+          // enrolled for — a well-formed report the collector must still refuse.
+          expect([
+            'BAD_FIELD',
+            'INCONSISTENT',
+            'UNSUPPORTED_VERSION',
+            'MALFORMED_CBOR',
+            'KEY_MISMATCH',
+          ]).toContain(error.code);
+          if (error.code === 'KEY_MISMATCH') {
+            const value = decodeReportPayload(bytes);
+            expect(`${value.fleet}/${value.device}`).not.toBe('ward-3/bedside-1');
+          }
         }
       }),
       { numRuns: 1500 },
