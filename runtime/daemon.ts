@@ -429,7 +429,13 @@ export class VigilDaemon {
       onError: report,
     });
     try {
-      lifecycle.recordConfig({ ...config, backend: `${config.backend} → ${backend.backend.kind}` });
+      // The backend actually chosen and why (select.ts): a gateway that silently fell back to wasm
+      // shows up in the audit trail as a config change with its reason.
+      lifecycle.recordConfig({
+        ...config,
+        backend: `${config.backend} → ${backend.backend.kind}`,
+        backendReason: backend.reason,
+      });
       const plans = lifecycle.servingPlans();
       // A verified, re-hashed bundle that still cannot load leaves its family without a model: a
       // safety event (the firmware gets NO_MODEL_FOR_SENSOR for its streams).

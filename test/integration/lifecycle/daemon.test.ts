@@ -92,6 +92,11 @@ describe('device daemon lifecycle', () => {
     expect(kinds()).toContain('probation-passed');
     expect(kinds()).toContain('fallback-episode-start');
     expect(kinds()).toContain('fallback-episode-end');
+    // The first boot recorded the configuration with the backend chosen and why.
+    const config = [...daemon.lifecycle.audit.records()].find((r) => r.kind === 'config-changed');
+    const changes = config?.payload.changes as Record<string, { to: unknown }> | undefined;
+    expect(changes?.backend?.to).toBe(`${daemon.config.backend} → ${daemon.backend.backend.kind}`);
+    expect(changes?.backendReason?.to).toBe(daemon.backend.reason);
   });
 
   it('shadows the next bundle and promotes it automatically by its signed policy', async () => {
