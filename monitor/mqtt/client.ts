@@ -218,6 +218,7 @@ export class DeviceClient {
     this.setState({ kind: 'stopped' });
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
+    if (this.conn) this.cancelRetries(this.conn);
     this.unsubscribeOutbox?.();
     this.unsubscribeOutbox = null;
     const conn = this.conn;
@@ -560,18 +561,18 @@ export class DeviceClient {
     const delayMs = backoffDelayMs(this.options.reconnect, refusals - 1, this.random);
     const handle = this.timers.setTimeout(() => {
       conn.retries.delete(handle);
-      if (this.conn !== conn || !conn.online) return;
-      let entry: ReturnType<OutboxPort['pending']>[number] | undefined;
+      if (this.conn !== conn || !conn.online || this.stateValue.kind === 'stopped') return;
       try {
-        entry = this.deps.outbox.pending(seq - 1, 1)[0];
+        const entry = this.deps.outbox.pending(seq - 1, 1)[0];
+        if (entry?.seq !== seq) return; // dropped by an outbox bound meanwhile (counted there)
+        this.deps.outbox.markAttempt([seq]);
+        conn.inFlight.add(seq);
+        this.publishEntry(conn, entry, refusals);
       } catch (error) {
-        this.report('OUTBOX_FAILED', 'reading the outbox failed', error);
-        return;
+        // A timer callback must not throw (e.g. the outbox closed before the client stopped).
+        conn.inFlight.delete(seq);
+        this.report('OUTBOX_FAILED', `re-sending refused entry ${seq} failed`, error);
       }
-      if (entry?.seq !== seq) return; // dropped by an outbox bound meanwhile (counted there)
-      this.deps.outbox.markAttempt([seq]);
-      conn.inFlight.add(seq);
-      this.publishEntry(conn, entry, refusals);
     }, delayMs);
     conn.retries.add(handle);
   }

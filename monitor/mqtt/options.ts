@@ -166,6 +166,12 @@ export function resolveDeviceClientOptions(input: unknown): DeviceClientOptions 
   if (!['mqtt:', 'mqtts:', 'tcp:', 'ssl:'].includes(parsed.protocol)) {
     fail('url must be mqtt://, mqtts://, tcp:// or ssl://');
   }
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    fail('url credentials have a malformed percent-escape');
+  }
   const secure = parsed.protocol === 'mqtts:' || parsed.protocol === 'ssl:';
   const fleet = wrap(() => checkId('fleet', str(r, 'fleet') ?? fail('fleet is required')));
   const device = wrap(() => checkId('device', str(r, 'device') ?? fail('device is required')));

@@ -38,6 +38,10 @@ export interface PacketGuardOptions {
 const PUBLISH = 3;
 /** MQTT 5 properties of a PUBLISH we accept; larger ones are dropped with the packet. */
 const MAX_PUBLISH_PROPERTIES_BYTES = 64 * 1024;
+/** Topic length + topic + packet id + properties length: the most of a PUBLISH read before deciding. */
+const MAX_PUBLISH_HEAD_BYTES = 2 + 0xffff + 2 + 4;
+/** Characters of a dropped publish's topic kept for the report (the queue must stay small). */
+const DROPPED_TOPIC_BYTES = 256;
 
 type State =
   | { readonly kind: 'header' } // expecting the first byte of a packet
@@ -46,8 +50,11 @@ type State =
       readonly kind: 'publish-head';
       readonly first: number;
       readonly remaining: number;
-      /** Bytes of the fixed header (type byte + Remaining Length). */
+      /** Bytes of the fixed header (type byte + Remaining Length), held in `held`. */
       readonly headerBytes: number;
+      /** The variable header read so far (one allocation, filled in place: no re-concatenation). */
+      readonly head: Buffer;
+      fill: number;
     }
   | { readonly kind: 'pass'; left: number }
   | { readonly kind: 'skip'; left: number };
@@ -146,11 +153,11 @@ export class PacketGuard extends Duplex {
         }
         case 'publish-head': {
           // Hold just enough of the variable header to read topic, packet id and properties length.
-          const need = Math.min(state.remaining, 2 + 0xffff + 2 + 4) - (this.heldBytes - state.headerBytes);
-          const take = Math.min(need, chunk.length - at);
-          this.hold(chunk.subarray(at, at + take));
+          const take = Math.min(state.head.length - state.fill, chunk.length - at);
+          chunk.copy(state.head, state.fill, at, at + take);
+          state.fill += take;
           at += take;
-          this.tryDecidePublish(state.first, state.remaining, state.headerBytes);
+          this.tryDecidePublish(state);
           break;
         }
         case 'pass': {
@@ -179,7 +186,8 @@ export class PacketGuard extends Duplex {
         this.violation('PUBLISH shorter than its topic length');
         return;
       }
-      this.state = { kind: 'publish-head', first, remaining, headerBytes };
+      const head = Buffer.allocUnsafe(Math.min(remaining, MAX_PUBLISH_HEAD_BYTES));
+      this.state = { kind: 'publish-head', first, remaining, headerBytes, head, fill: 0 };
       return;
     }
     if (remaining > this.options.maxControlPacketBytes) {
@@ -192,9 +200,10 @@ export class PacketGuard extends Duplex {
     this.state = remaining === 0 ? { kind: 'header' } : { kind: 'pass', left: remaining };
   }
 
-  private tryDecidePublish(first: number, remaining: number, headerBytes: number): void {
-    const head = Buffer.concat(this.held).subarray(headerBytes);
-    const available = Math.min(head.length, remaining);
+  private tryDecidePublish(state: Extract<State, { kind: 'publish-head' }>): void {
+    const { first, remaining } = state;
+    const head = state.head.subarray(0, state.fill);
+    const available = head.length;
     if (available < 2) return;
     const topicLength = head.readUInt16BE(0);
     const qos = (first >> 1) & 3;
@@ -239,20 +248,28 @@ export class PacketGuard extends Duplex {
       return;
     }
     const limit = this.options.payloadLimit(topic);
+    const consumed = state.fill;
     if (payloadBytes <= limit && propertiesBytes <= MAX_PUBLISH_PROPERTIES_BYTES && topic !== STUB_TOPIC) {
       // Within bounds: hand over what is held and pass the rest through as it comes.
-      const consumed = this.heldBytes - headerBytes;
+      this.hold(head);
       this.release();
       const left = remaining - consumed;
       this.state = left === 0 ? { kind: 'header' } : { kind: 'pass', left };
       return;
     }
+    if (qos === 2) {
+      // mqtt.js hands a QoS 2 message over only at PUBREL, out of step with the other stubs; our
+      // subscriptions are QoS 1, so a broker never has a reason to send one.
+      this.violation(`oversized QoS 2 PUBLISH on ${JSON.stringify(topic.slice(0, 64))}`);
+      return;
+    }
     // Too large: drop it unread, hand mqtt.js a stub with the same id and QoS to acknowledge.
-    const consumed = this.heldBytes - headerBytes;
     this.held = [];
     this.heldBytes = 0;
-    const packetId = qos > 0 ? head.subarray(2 + topicLength, 4 + topicLength) : Buffer.alloc(0);
-    this.dropped.push({ topic, payloadBytes, limit });
+    const packetId = qos > 0 ? Buffer.from(head.subarray(2 + topicLength, 4 + topicLength)) : Buffer.alloc(0);
+    // A fresh, short copy of the topic: a queued entry must not pin a 64 KiB string.
+    const reported = topicBytes.subarray(0, Math.min(topicLength, DROPPED_TOPIC_BYTES)).toString('utf8');
+    this.dropped.push({ topic: reported, payloadBytes, limit });
     this.forward(stubPublish(first, packetId, this.options.protocol));
     const left = remaining - consumed;
     this.state = left === 0 ? { kind: 'header' } : { kind: 'skip', left };

@@ -10,6 +10,7 @@ import {
   DeviceClient,
   backoffDelayMs,
   seededRandom,
+  type MqttError,
 } from '../../../../monitor/mqtt/index.ts';
 import { Outbox } from '../../../../monitor/outbox/index.ts';
 
@@ -51,10 +52,12 @@ function harness(options: Record<string, unknown> = {}) {
   const clients: FakeClient[] = [];
   const delays: number[] = [];
   const due: (() => void)[] = [];
+  const errors: MqttError[] = [];
   const client = new DeviceClient(
     { url: 'mqtt://127.0.0.1:1', fleet: 'f', device: 'd', jitterSeed: 5, ...options },
     {
       outbox,
+      onError: (error) => errors.push(error),
       connect: (_url, opts) => {
         const fake = new FakeClient(opts);
         clients.push(fake);
@@ -84,7 +87,7 @@ function harness(options: Record<string, unknown> = {}) {
     c.emit('connect', { sessionPresent });
     await new Promise((r) => setImmediate(r));
   };
-  return { client, outbox, clients, delays, fire, last, online, enqueue };
+  return { client, outbox, clients, delays, errors, fire, last, online, enqueue };
 }
 
 describe('DeviceClient (scripted broker)', () => {
@@ -188,6 +191,12 @@ describe('DeviceClient (scripted broker)', () => {
     expect(h.outbox.pending(0, 10)).toEqual([]);
     expect(h.outbox.stats().delivered).toBe(4);
     expect(h.client.stats().refused).toBe(2);
+    // A retry due after the outbox closed reports OUTBOX_FAILED instead of throwing from its timer.
+    h.enqueue(1);
+    reports()[6]?.cb(Object.assign(new Error('Quota exceeded'), { code: 0x97 }));
+    h.outbox.close();
+    expect(() => h.fire()).not.toThrow();
+    expect(h.errors.map((e) => e.code)).toContain('OUTBOX_FAILED');
     await h.client.stop();
   });
 

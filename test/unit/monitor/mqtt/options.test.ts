@@ -51,6 +51,7 @@ describe('device client options', () => {
       null,
       { ...base, url: 'http://x' },
       { ...base, url: 'not a url' },
+      { ...base, url: 'mqtt://us%zzer:pw@127.0.0.1:1883' },
       { ...base, fleet: 'a/b' },
       { ...base, device: 'update' },
       { ...base, protocol: '4' },

@@ -5,6 +5,7 @@
 // checks that the device refuses it (and has it acknowledged) before the packet is complete.
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceClient } from '../../../../monitor/mqtt/index.ts';
 import type { CommandRejection, MqttError } from '../../../../monitor/mqtt/index.ts';
@@ -205,6 +206,83 @@ const until = async (predicate: () => boolean, ms = 5000) => {
     await new Promise((r) => setTimeout(r, 2));
   }
 };
+
+describe('PacketGuard (property)', () => {
+  /** One inbound packet and what mqtt.js must receive for it (the packet itself, or a stub). */
+  const packet = (v5: boolean) =>
+    fc.oneof(
+      // Control packets within the cap (PUBACK, SUBACK, …).
+      fc
+        .record({ type: fc.integer({ min: 4, max: 13 }), body: fc.uint8Array({ maxLength: 64 }) })
+        .map(({ type, body }) => {
+          const bytes = Buffer.concat([Buffer.from([type << 4]), varint(body.length), Buffer.from(body)]);
+          return { bytes, expected: bytes };
+        }),
+      fc
+        .record({
+          qos: fc.constantFrom(0, 1),
+          id: fc.integer({ min: 1, max: 0xffff }),
+          update: fc.boolean(),
+          topicExtra: fc.nat({ max: 300 }),
+          properties: v5 ? fc.uint8Array({ maxLength: 200 }) : fc.constant(new Uint8Array(0)),
+          payload: fc.nat({ max: 1500 }),
+        })
+        .map(({ qos, id, update, topicExtra, properties, payload }) => {
+          const topic = (update ? UPDATE : CMD) + 'x'.repeat(topicExtra);
+          const bytes = publish(topic, Buffer.alloc(payload, 5), {
+            qos: qos,
+            id,
+            ...(v5 ? { v5Properties: Buffer.from(properties) } : {}),
+          });
+          const fits = payload <= (update ? 1000 : 100);
+          return { bytes, expected: fits ? bytes : stub(qos === 0 ? null : id, v5) };
+        }),
+    );
+
+  for (const protocol of [4, 5] as const) {
+    it(`MQTT ${protocol === 5 ? '5' : '3.1.1'}: any packet sequence, split at any offsets, comes out as the packets within the caps and a stub for each dropped one`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(packet(protocol === 5), { minLength: 1, maxLength: 8 }),
+          fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 16 }),
+          async (packets, cuts) => {
+            const g = guarded(protocol);
+            const input = Buffer.concat(packets.map((p) => p.bytes));
+            let at = 0;
+            for (let i = 0; at < input.length; i += 1) {
+              const n = cuts[i % cuts.length] as number;
+              g.feed(input.subarray(at, at + n), n);
+              at += n;
+            }
+            expect(await g.received()).toEqual(Buffer.concat(packets.map((p) => p.expected)));
+            expect(g.violations).toEqual([]);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('closes the connection on an oversized QoS 2 PUBLISH (mqtt.js would hand its stub over out of order)', async () => {
+    const g = guarded();
+    const qos2 = Buffer.from(publish(CMD, Buffer.alloc(500, 1), { id: 3 }));
+    qos2[0] = 0x34; // QoS 2
+    g.feed(qos2, 64);
+    await g.received();
+    expect(g.violations).toEqual([expect.stringContaining('QoS 2')]);
+  });
+
+  it('reads a maximum-length topic one byte at a time in linear time, and queues only a short copy of it', async () => {
+    const g = guarded();
+    const topic = CMD + 'y'.repeat(0xffff - CMD.length);
+    const big = publish(topic, Buffer.alloc(101, 1), { id: 4 });
+    const started = performance.now();
+    g.feed(big, 1);
+    expect(await g.received()).toEqual(stub(4, false));
+    expect(performance.now() - started).toBeLessThan(5000); // quadratic re-concatenation took ≈ 23 s
+    expect(g.guard.takeDropped()?.topic).toHaveLength(256);
+  });
+});
 
 describe('DeviceClient inbound caps on an MQTT 3.1.1 link', () => {
   it('refuses a 64 MiB command from its header, has it acknowledged, audits it, and keeps the link', async () => {
