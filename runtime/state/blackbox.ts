@@ -72,7 +72,8 @@ export function blackBoxMigration(db: Database.Database): void {
 /**
  * Schema 6: each window stored once (`blackbox_windows`, keyed by stream, epoch and index — an epoch
  * tells a reopened stream's windows apart), events pointing at it (`blackbox_pins`). Rows of the
- * first layout become one window each (epoch `legacy:{id}`, nothing merged) with their pin.
+ * first layout become one window each (epoch `legacy:{event id}`, nothing merged, index order kept)
+ * with their pin.
  */
 export function blackBoxSharedWindowsMigration(db: Database.Database): void {
   db.exec(`
@@ -98,7 +99,7 @@ export function blackBoxSharedWindowsMigration(db: Database.Database): void {
     CREATE INDEX blackbox_pins_window ON blackbox_pins (window_id);
     CREATE INDEX blackbox_pins_age ON blackbox_pins (pinned_at_ms);
     INSERT INTO blackbox_windows (id, stream_id, epoch, window_index, last_pinned_at_ms, bytes, nonce, box)
-      SELECT id, stream_id, 'legacy:' || id, window_index, pinned_at_ms, LENGTH(box), nonce, box FROM blackbox;
+      SELECT id, stream_id, 'legacy:' || event_id, window_index, pinned_at_ms, LENGTH(box), nonce, box FROM blackbox;
     INSERT INTO blackbox_pins (event_id, event_kind, window_id, pinned_at_ms)
       SELECT event_id, event_kind, id, pinned_at_ms FROM blackbox;
     DROP TABLE blackbox;
@@ -163,16 +164,18 @@ export class BlackBox {
     let ring = this.rings.get(window.streamId);
     // A new epoch is a new cut of the stream (reopened, rebuilt): its indexes start again, so the
     // old cut's windows are not its context.
-    if (ring !== undefined && ring.length > 0 && epochOf(ring[0]?.window) !== epochOf(window))
+    if (ring !== undefined && ring.length > 0 && (ring[0]?.window.epoch ?? '') !== (window.epoch ?? ''))
       ring = undefined;
     if (!ring) {
       ring = [];
       this.rings.set(window.streamId, ring);
     }
-    const last = ring[ring.length - 1];
-    if (last?.window.index === window.index) {
-      // More results for the same window (active, then shadow): a new entry, stored again if pinned.
-      ring[ring.length - 1] = { window, results: [...last.results, ...results] };
+    // More results for a window already in the ring (a shadow result can settle after the active
+    // result of the next window): one entry with all of them, new, so that a pin stores it again.
+    for (let i = ring.length - 1; i >= 0; i -= 1) {
+      const known = ring[i] as RingEntry;
+      if (known.window.index !== window.index) continue;
+      ring[i] = { window: known.window, results: [...known.results, ...results] };
       return;
     }
     ring.push({ window, results });
@@ -196,6 +199,7 @@ export class BlackBox {
     const findWindow = this.db.prepare(
       'SELECT id, bytes FROM blackbox_windows WHERE stream_id = ? AND epoch = ? AND window_index = ?',
     );
+    const readBox = this.db.prepare('SELECT nonce, box FROM blackbox_windows WHERE id = ?');
     const touch = this.db.prepare('UPDATE blackbox_windows SET last_pinned_at_ms = ? WHERE id = ?');
     const rewrite = this.db.prepare(
       'UPDATE blackbox_windows SET last_pinned_at_ms = ?, bytes = ?, nonce = ?, box = ? WHERE id = ?',
@@ -221,9 +225,20 @@ export class BlackBox {
             touch.run(at, row.id);
             id = row.id;
           } else {
-            // New, or stored before with fewer results (the shadow answer came later): (re)encrypt.
+            // New, or stored before by another ring entry (results came later, or the window left
+            // the ring and came back with a late result): store the union of what is on disk and
+            // what the ring holds, so that no event loses a result it was pinned with.
+            let recorded: RecordedWindow = entry;
+            if (row !== undefined) {
+              const onDisk = this.open(
+                readBox.get(row.id) as { nonce: Uint8Array; box: Uint8Array },
+                eventId,
+              );
+              if (!sameWindow(onDisk.window, entry.window)) continue; // never overwrite another window
+              recorded = { window: onDisk.window, results: unionResults(onDisk.results, entry.results) };
+            }
             const nonce = this.randomBytes(nacl.secretbox.nonceLength);
-            const box = nacl.secretbox(serialise(entry), nonce, this.key);
+            const box = nacl.secretbox(serialise(recorded), nonce, this.key);
             if (row === undefined) {
               id = Number(
                 insertWindow.run(streamId, epoch, entry.window.index, at, box.length, nonce, box)
@@ -259,11 +274,12 @@ export class BlackBox {
       )
       .all(eventId) as { event_kind: string; pinned_at_ms: number; nonce: Uint8Array; box: Uint8Array }[];
     if (rows.length === 0) throw new BlackBoxError('NOT_FOUND', `no black-box windows pinned to ${eventId}`);
-    return rows.map((row) => {
-      const plain = nacl.secretbox.open(new Uint8Array(row.box), new Uint8Array(row.nonce), this.key);
-      if (!plain) throw new BlackBoxError('DECRYPT_FAILED', `a window of ${eventId} failed authentication`);
-      return { ...deserialise(plain), eventId, eventKind: row.event_kind, pinnedAtMs: row.pinned_at_ms };
-    });
+    return rows.map((row) => ({
+      ...this.open(row, eventId),
+      eventId,
+      eventKind: row.event_kind,
+      pinnedAtMs: row.pinned_at_ms,
+    }));
   }
 
   events(): { eventId: string; eventKind: string; windows: number; pinnedAtMs: number }[] {
@@ -311,6 +327,13 @@ export class BlackBox {
     }
   }
 
+  /** Decrypts one stored window (DECRYPT_FAILED when its box was tampered with). */
+  private open(row: { nonce: Uint8Array; box: Uint8Array }, eventId: string): RecordedWindow {
+    const plain = nacl.secretbox.open(new Uint8Array(row.box), new Uint8Array(row.nonce), this.key);
+    if (!plain) throw new BlackBoxError('DECRYPT_FAILED', `a window of ${eventId} failed authentication`);
+    return deserialise(plain);
+  }
+
   private storedBytes(): number {
     return (
       this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS b FROM blackbox_windows').get() as { b: number }
@@ -347,6 +370,26 @@ export class BlackBox {
   }
 }
 
-function epochOf(window: Window | undefined): string {
-  return window?.epoch ?? '';
+/**
+ * The storage key's epoch: the window's own, or for windows cut without one (tests, older
+ * recordings) their start time, so that a reopened stream's index 0 never lands on an old one.
+ */
+function epochOf(window: Window): string {
+  return window.epoch !== undefined && window.epoch !== '' ? window.epoch : `~${String(window.startMs)}`;
+}
+
+function sameWindow(a: Window, b: Window): boolean {
+  return (
+    a.streamId === b.streamId &&
+    a.index === b.index &&
+    a.firstCounter === b.firstCounter &&
+    a.startMs === b.startMs
+  );
+}
+
+/** Results of one window from two records, each once (by result id and role), disk first. */
+function unionResults(stored: readonly WindowResult[], recent: readonly WindowResult[]): WindowResult[] {
+  const key = (r: WindowResult) => `${r.resultId}\u0000${r.shadow ? 'shadow' : 'active'}`;
+  const seen = new Set(stored.map(key));
+  return [...stored, ...recent.filter((r) => !seen.has(key(r)))];
 }

@@ -235,7 +235,15 @@ export class DeviceNode {
           }
         },
         onSuppressOutputs: (request) => {
-          node?.suppress(request.bundleId, `${request.alarm.kind} in cohort ${request.alarm.cohort}`);
+          // The daemon, not the node: results (and so alarms) can flow before the node is built.
+          if (daemon) {
+            suppressOutputs(
+              daemon,
+              logger,
+              request.bundleId,
+              `${request.alarm.kind} in cohort ${request.alarm.cohort}`,
+            );
+          }
         },
       },
     });
@@ -307,9 +315,12 @@ export class DeviceNode {
           'monitor state partly discarded',
         );
       }
-      // The lifecycle keeps its suppressions itself; this catches one the monitor recorded just before
-      // a power cut, ahead of the lifecycle's commit (idempotent).
-      for (const s of monitor.activeSuppressions()) node.suppress(s.bundleId, 'drift alarm (restored)');
+      // The lifecycle keeps its suppressions (committed when the monitor's safe action fired, before
+      // the monitor's own state is saved); the monitor forgets those lifted meanwhile.
+      const inForce = new Set(daemon.lifecycle.suppressions().map((x) => x.bundleId));
+      for (const s of monitor.activeSuppressions()) {
+        if (!inForce.has(s.bundleId)) monitor.liftSuppression(s.bundleId);
+      }
       daemon.pipeline.onShadowPair((active, candidate) => {
         monitor.onShadowPair(active, candidate);
       });
@@ -393,29 +404,12 @@ export class DeviceNode {
   }
 
   private onAudit(record: AuditRecord): void {
+    // A lifted suppression ends the monitor's episode too (its next alarm may suppress again).
+    if (record.kind === 'suppression-lifted' && typeof record.payload.bundleId === 'string') {
+      this.monitor.liftSuppression(record.payload.bundleId);
+    }
     if (!SERVING_CHANGES.has(record.kind)) return;
     this.registerServing();
-  }
-
-  /**
-   * The monitoring policy's safe action: the bundle's outputs are suppressed in the lifecycle's serving
-   * state (persisted, audited, kept by every later plan) — see docs/lifecycle.md "Output suppression".
-   */
-  suppress(bundleId: string, reason: string): void {
-    try {
-      const outcome = this.daemon.suppressOutputs(bundleId, `drift alarm: ${reason}`);
-      if (outcome.kind === 'rejected') {
-        this.logger.warn(
-          { event: 'suppress.rejected', bundle: bundleId, code: outcome.code },
-          outcome.detail,
-        );
-      }
-    } catch (error) {
-      this.logger.error(
-        { event: 'suppress.error', bundle: bundleId, error: String(error) },
-        'not suppressed',
-      );
-    }
   }
 
   /**
@@ -476,4 +470,19 @@ export function safetyEventPayload(
   if (notice.manifestSha256 !== null) body.manifestSha256 = notice.manifestSha256;
   if (notice.detail !== null) body.detail = notice.detail;
   return signSign1({ payload: encodeCbor(toCbor(body)), contentType: SAFETY_EVENT_CONTENT_TYPE, signer });
+}
+
+/**
+ * The monitoring policy's safe action: the bundle's outputs are suppressed in the lifecycle's serving
+ * state (persisted, audited, kept by every later plan) — see docs/lifecycle.md "Output suppression".
+ */
+function suppressOutputs(daemon: VigilDaemon, logger: NodeLogger, bundleId: string, reason: string): void {
+  try {
+    const outcome = daemon.suppressOutputs(bundleId, `drift alarm: ${reason}`);
+    if (outcome.kind === 'rejected') {
+      logger.warn({ event: 'suppress.rejected', bundle: bundleId, code: outcome.code }, outcome.detail);
+    }
+  } catch (error) {
+    logger.error({ event: 'suppress.error', bundle: bundleId, error: String(error) }, 'not suppressed');
+  }
 }

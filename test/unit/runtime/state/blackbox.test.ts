@@ -50,6 +50,7 @@ function window(index: number, resampled = false, epoch = 'a.1'): Window {
 const result = (index: number): WindowResult =>
   ({
     resultId: `s1:${index}:fall`,
+    shadow: false,
     status: { kind: 'ok', score: 0.25, label: 'no-fall', positive: false, alert: false },
   }) as unknown as WindowResult;
 
@@ -122,6 +123,41 @@ describe('BlackBox', () => {
     ]);
   });
 
+  it('never loses a result an event was pinned with when a shadow result settles late', () => {
+    const box = new BlackBox(db, key, randomBytes, () => now);
+    const shadow = (index: number) =>
+      ({ ...result(index), resultId: `s1:${String(index)}:fall`, shadow: true }) as WindowResult;
+    box.record(window(0), [result(0)]);
+    box.pin('alert:0', 'alert', 's1', 8);
+    box.record(window(1), [result(1)]);
+    // The shadow answer for window 0 arrives after the active answer for window 1.
+    box.record(window(0), [shadow(0)]);
+    box.pin('shadow:0', 'shadow-disagreement', 's1', 8);
+    const kinds = (event: string) =>
+      box.pinned(event).map((p) => [p.window.index, p.results.map((r) => (r.shadow ? 'shadow' : 'active'))]);
+    expect(kinds('alert:0')).toEqual([[0, ['active', 'shadow']]]);
+    expect(kinds('shadow:0')).toEqual([
+      [0, ['active', 'shadow']],
+      [1, ['active']],
+    ]);
+    expect(box.usage().windows).toBe(2);
+  });
+
+  it('keeps what is on disk when a window that left the ring comes back with a late result only', () => {
+    const box = new BlackBox(db, key, randomBytes, () => now, {
+      ringWindowsPerStream: 2,
+      retentionMs: 1e12,
+      maxPinnedBytes: 1e9,
+    });
+    box.record(window(0), [result(0)]);
+    box.pin('alert:0', 'alert', 's1', 1);
+    box.record(window(1), [result(1)]);
+    box.record(window(2), [result(2)]); // window 0 leaves the ring
+    box.record(window(0), [{ ...result(0), shadow: true }]);
+    box.pin('late', 'shadow-disagreement', 's1', 8);
+    expect(box.pinned('alert:0')[0]?.results.map((r) => r.shadow)).toEqual([false, true]);
+  });
+
   it('keeps a reopened stream apart: a new epoch neither overwrites nor joins the old windows', () => {
     const box = new BlackBox(db, key, randomBytes, () => now);
     for (let i = 0; i < 3; i += 1) box.record(window(i, false, 'a.1'), [result(i)]);
@@ -192,14 +228,33 @@ describe('BlackBox schema 6 migration', () => {
       const plain = encode({ window: { ...rest, channels }, results: [result(7)] });
       insert.run(event, kind, 's1', 7, now, nonce, nacl.secretbox(plain, nonce, key));
     }
+    // An event whose rows have ids 3…14: text-sorted ids would put window 10 before window 9.
+    for (let index = 0; index < 12; index += 1) {
+      const { channels, ...rest } = window(index, false, '');
+      const nonce = randomBytes(24);
+      const plain = encode({ window: { ...rest, channels }, results: [result(index)] });
+      insert.run(
+        'episode:long',
+        'fallback-episode',
+        's1',
+        index,
+        now,
+        nonce,
+        nacl.secretbox(plain, nonce, key),
+      );
+    }
     legacy.close();
     const migrated = openStateDb(file, [blackBoxMigration, blackBoxSharedWindowsMigration]);
     try {
       const box = new BlackBox(migrated, key, randomBytes, () => now);
-      expect(box.usage().windows).toBe(2);
+      expect(box.usage().windows).toBe(14);
       expect(box.events().map((e) => [e.eventId, e.eventKind, e.windows])).toEqual([
         ['alert:x', 'alert', 1],
+        ['episode:long', 'fallback-episode', 12],
         ['episode:y', 'fallback-episode', 1],
+      ]);
+      expect(box.pinned('episode:long').map((p) => p.window.index)).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
       ]);
       const [entry] = box.pinned('alert:x');
       expect(entry?.window.index).toBe(7);
