@@ -13,6 +13,7 @@ import {
   verifyReport,
   type DriftEvent,
   type EnrolledDeviceKey,
+  type StatusCounts,
   type TelemetryReport,
 } from '../report/index.ts';
 import {
@@ -49,6 +50,8 @@ export const REJECT_CODES = [
   'BAD_FIELD',
   'INCONSISTENT',
   'PROFILE_MISMATCH',
+  'CLOCK_SKEW', // dated further ahead of the collector's clock than maxClockSkewMs
+  'IMPLAUSIBLE', // more windows than its interval can hold (maxWindowsPerSecond)
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 
@@ -124,6 +127,15 @@ export interface ClassifyContext {
   readonly fleet: string | null;
   readonly lookupKey: (kid: string) => KeyLookup;
   readonly maxBytes: number;
+  /** The collector's clock now (ms). */
+  readonly nowMs: number;
+  /**
+   * A report ending later than now + this is refused: one device with a clock far ahead would
+   * otherwise move the evaluator's event-time watermark and close windows before their data arrive.
+   */
+  readonly maxClockSkewMs: number | null;
+  /** A report holding more windows than its interval × this is refused (one device must not outweigh a cohort). */
+  readonly maxWindowsPerSecond: number;
 }
 
 function reportCode(code: ReportError['code'], retired: boolean): RejectCode {
@@ -213,7 +225,7 @@ function withDeferredSignature(
 
 class Mismatch extends Error {
   constructor(
-    readonly code: 'TOPIC_MISMATCH' | 'KEY_MISMATCH',
+    readonly code: 'TOPIC_MISMATCH' | 'KEY_MISMATCH' | 'CLOCK_SKEW' | 'IMPLAUSIBLE',
     message: string,
   ) {
     super(message);
@@ -236,6 +248,27 @@ function sameDevice(
 function enrolledFor(key: EnrolledDeviceKey | undefined, fleet: string, device: string, kid: string): void {
   if (key === undefined || key.fleet !== fleet || key.device !== device) {
     throw new Mismatch('KEY_MISMATCH', `key ${JSON.stringify(kid)} is not enrolled for ${fleet}/${device}`);
+  }
+}
+
+/** Time and volume a signed report can honestly claim (checked once its signature is recorded). */
+function plausibleReport(
+  r: { readonly startMs: number; readonly endMs: number; readonly windows: StatusCounts },
+  ctx: ClassifyContext,
+): void {
+  if (ctx.maxClockSkewMs !== null && r.endMs > ctx.nowMs + ctx.maxClockSkewMs) {
+    throw new Mismatch(
+      'CLOCK_SKEW',
+      `the report ends ${new Date(r.endMs).toISOString()}, more than ${String(ctx.maxClockSkewMs)} ms ahead of the collector's clock`,
+    );
+  }
+  const windows = r.windows.ok + r.windows.indeterminate + r.windows.fallback;
+  const most = Math.ceil(((r.endMs - r.startMs) / 1000) * ctx.maxWindowsPerSecond) + 1;
+  if (windows > most) {
+    throw new Mismatch(
+      'IMPLAUSIBLE',
+      `${String(windows)} windows in ${String(r.endMs - r.startMs)} ms (at most ${String(most)} at ${String(ctx.maxWindowsPerSecond)} per second)`,
+    );
   }
 }
 
@@ -266,6 +299,7 @@ export function classifyMessage(topic: string, payload: Uint8Array, ctx: Classif
         (ed25519, resolveKey) => {
           const v = verifyReport(payload, { resolveKey, ed25519, maxBytes: ctx.maxBytes });
           sameDevice(here, v.value, 'a report');
+          plausibleReport(v.value, ctx);
           return { kind: 'report', fleet, device, seq: v.value.seq, kid: v.kid, report: v.value };
         },
         ctx,

@@ -301,6 +301,9 @@ export class Ingestor {
       fleet: this.deps.fleet,
       lookupKey: this.deps.enrolments.lookup,
       maxBytes: this.deps.options.maxMessageBytes,
+      nowMs: this.deps.now(),
+      maxClockSkewMs: this.deps.options.maxClockSkewMs,
+      maxWindowsPerSecond: this.deps.options.maxWindowsPerSecond,
     };
     return batch.map((item) => {
       try {

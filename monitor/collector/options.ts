@@ -37,6 +37,13 @@ export interface CollectorOptions {
   readonly silentAfterMs: number;
   /** Largest MQTT payload taken (bigger ones are rejected before decoding). */
   readonly maxMessageBytes: number;
+  /**
+   * Reports ending later than the collector's clock + this are refused (CLOCK_SKEW); null accepts any
+   * time (only for simulations and replays of recorded fleets whose clocks run ahead of this one).
+   */
+  readonly maxClockSkewMs: number | null;
+  /** Reports with more windows than their interval × this are refused (IMPLAUSIBLE). */
+  readonly maxWindowsPerSecond: number;
   /** Ingest batching: commit after this many messages or this long, whichever comes first. */
   readonly flushMaxMessages: number;
   readonly flushIntervalMs: number;
@@ -66,6 +73,8 @@ export const COLLECTOR_DEFAULTS: CollectorOptions = Object.freeze({
   gapLostAfterMs: 6 * 3_600_000,
   silentAfterMs: 2 * 3_600_000,
   maxMessageBytes: 64 * 1024,
+  maxClockSkewMs: 10 * 60_000,
+  maxWindowsPerSecond: 4,
   flushMaxMessages: 500,
   flushIntervalMs: 50,
   maxQueuedMessages: 20_000,
@@ -109,6 +118,13 @@ export function resolveCollectorOptions(input: CollectorOptionsInput = {}): Coll
   positiveInt('gapLostAfterMs', o.gapLostAfterMs);
   positiveInt('silentAfterMs', o.silentAfterMs);
   positiveInt('maxMessageBytes', o.maxMessageBytes, 16 * 1024 * 1024);
+  if (o.maxClockSkewMs !== null) positiveInt('maxClockSkewMs', o.maxClockSkewMs, 31 * 86_400_000);
+  if (!(o.maxWindowsPerSecond > 0 && o.maxWindowsPerSecond <= 1000)) {
+    throw new CollectorError(
+      'BAD_OPTIONS',
+      `maxWindowsPerSecond must be in (0, 1000], got ${o.maxWindowsPerSecond}`,
+    );
+  }
   positiveInt('flushMaxMessages', o.flushMaxMessages, 100_000);
   positiveInt('flushIntervalMs', o.flushIntervalMs, 60_000);
   positiveInt('maxQueuedMessages', o.maxQueuedMessages, 10_000_000);

@@ -31,6 +31,9 @@ const retired = makeDevice('ward-3', 'bed-9');
 const ctx: ClassifyContext = {
   fleet: 'ward-3',
   maxBytes: 64 * 1024,
+  nowMs: Date.UTC(2030, 0, 1),
+  maxClockSkewMs: 600_000,
+  maxWindowsPerSecond: 4,
   lookupKey: (kid): KeyLookup => {
     if (kid === dev.kid)
       return { kind: 'active', key: { publicKey: dev.publicKey, fleet: 'ward-3', device: 'bed-1' } };
@@ -109,6 +112,25 @@ describe('classifyMessage', () => {
     );
     expect(await classify(topic(dev, 'state'), Buffer.from('{"v":2}'))).toBe('MALFORMED');
     expect(await classify(topic(dev, 'state'), stateMessage(other, true, 1))).toBe('TOPIC_MISMATCH');
+  });
+
+  it('refuses a validly signed report dated too far ahead, or holding more windows than its interval can', async () => {
+    const at = (nowMs: number) => (bytes: Uint8Array) =>
+      finalCode(classifyMessage(topic(dev, 'report'), bytes, { ...ctx, nowMs }));
+    const r = report(); // 1 h from 2026-01-01T00:00Z, 600 windows
+    const endMs = r.endMs;
+    expect(await at(endMs)(signedReport(dev, r))).toBe('accepted:report');
+    expect(await at(endMs - 600_000)(signedReport(dev, r))).toBe('accepted:report'); // 10 min skew allowed
+    expect(await at(endMs - 600_001)(signedReport(dev, r))).toBe('CLOCK_SKEW');
+    // 4 windows per second at most: the same 600 windows need an interval of at least 150 s.
+    const within = (ms: number) => ({ ...r, startMs: r.endMs - ms });
+    const code = async (ms: number) => at(endMs)(signedReport(dev, within(ms)));
+    expect(await code(150_000)).toBe('accepted:report');
+    expect(await code(149_000)).toBe('IMPLAUSIBLE');
+    // A forged one is still a bad signature first.
+    const forged = Uint8Array.from(signedReport(dev, within(1_000)));
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+    expect(await at(endMs)(forged)).toBe('BAD_SIGNATURE');
   });
 
   it('a forged AND malformed message counts as forged (the signature is checked first)', async () => {

@@ -48,7 +48,8 @@ function make(db: string, clock: { now: number }, options: CollectorOptionsInput
     store: new SqliteCollectorStore(db),
     fleet: 'ward-3',
     now: () => clock.now,
-    options: { verifyThreads: 0, evaluationGraceMs: 0, ...options },
+    // These simulations run device clocks ahead of a collector clock that stands still or lags.
+    options: { verifyThreads: 0, evaluationGraceMs: 0, maxClockSkewMs: null, ...options },
   });
   open.push(c);
   return c;
@@ -248,6 +249,45 @@ describe('Collector ingest', () => {
 });
 
 describe('Collector drift alerts', () => {
+  it("a device whose clock runs far ahead is refused and cannot close the fleet's windows before their data", async () => {
+    const alertsWith = async (rogueAheadMs: number | null): Promise<number> => {
+      const clock = { now: T0 };
+      const c = make(tmpDb(), clock, { evaluationGraceMs: 15 * 60_000, maxClockSkewMs: 10 * 60_000 });
+      c.registerModel(model.registration);
+      const rng = new Rng(7);
+      const devices = Array.from({ length: 12 }, (_, i) => makeDevice('ward-3', `h${String(i)}`));
+      for (const d of devices) c.enrol(enrolmentOf(d));
+      const report = (d: SimDevice, startMs: number, gain: number, windows = 1800) => {
+        c.accept(
+          topic(d, 'report'),
+          signedReport(d, simulateReport(d, model, { startMs, intervalMs: H, windows, rng, gain })),
+        );
+      };
+      for (const d of devices) report(d, T0 - H, 1);
+      if (rogueAheadMs !== null) {
+        const rogue = makeDevice('ward-3', 'rogue');
+        c.enrol(enrolmentOf(rogue));
+        report(rogue, T0 + rogueAheadMs, 1, 10);
+      }
+      await c.ingest.drain();
+      c.tick();
+      // Real time passes; the whole fleet drifts; each hour's reports arrive a minute after the hour.
+      for (let h = 0; h < 5; h++) {
+        clock.now = T0 + (h + 1) * H + 60_000;
+        for (const d of devices) report(d, T0 + h * H, 1.3);
+        await c.ingest.drain();
+        for (let t = 0; t < 30; t++) c.tick();
+      }
+      clock.now = T0 + 8 * H;
+      c.tick();
+      if (rogueAheadMs !== null) expect(c.overview().ingest.rejected.CLOCK_SKEW).toBe(1);
+      return c.store.alerts({}).length;
+    };
+    const honest = await alertsWith(null);
+    expect(honest).toBeGreaterThan(0);
+    expect(await alertsWith(30 * 24 * H)).toBe(honest);
+  });
+
   it('evaluates windows in event time when device clocks run ahead of the collector (simulations)', async () => {
     const clock = { now: T0 }; // the collector's clock stands still
     const c = make(tmpDb(), clock, { evaluationGraceMs: 0 });

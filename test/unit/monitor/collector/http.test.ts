@@ -35,7 +35,7 @@ beforeAll(async () => {
     store: new SqliteCollectorStore(path.join(dir, 'c.db')),
     fleet: 'ward-3',
     now: () => clock.now,
-    options: { verifyThreads: 0, evaluationGraceMs: 0 },
+    options: { verifyThreads: 0, evaluationGraceMs: 0, maxClockSkewMs: null },
   });
   collector.registerModel(model.registration);
   const rng = new Rng(9);
