@@ -328,6 +328,8 @@ export class Collector {
         rejected,
         totalRejected,
         duplicates: counters.duplicates ?? 0,
+        /** Same (device, seq), different signed bytes: each raised an equivocation incident. */
+        conflicts: counters.conflicts ?? 0,
         late: counters.late ?? 0,
         staleState: counters.staleState ?? 0,
         queued: this.ingest.queued,

@@ -147,6 +147,7 @@ const INCIDENT_KINDS: readonly IncidentKind[] = [
   'drift-alarm',
   'update-rejected',
   'audit-chain',
+  'equivocation',
   'other',
 ];
 
@@ -314,12 +315,29 @@ export async function handleApi(
 export interface HttpServerOptions {
   readonly host?: string;
   readonly port?: number;
+  /**
+   * Host names (without port) requests may be addressed to; anything else is refused, so that a page
+   * on a domain re-bound to this address (DNS rebinding) cannot read the API or acknowledge alerts.
+   * Default: localhost, 127.0.0.1, [::1] and the address bound. Behind a reverse proxy, list its names.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface CollectorHttpServer {
   readonly url: string;
   readonly server: http.Server;
   close(): Promise<void>;
+}
+
+/** The Host header's name (no port), lower-case; null when absent or malformed. */
+function hostName(req: http.IncomingMessage): string | null {
+  const host = req.headers.host;
+  if (host === undefined || host.length > 300) return null;
+  try {
+    return new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
 }
 
 function sameOrigin(req: http.IncomingMessage): boolean {
@@ -338,6 +356,12 @@ export async function startHttpServer(
   options: HttpServerOptions = {},
 ): Promise<CollectorHttpServer> {
   const files = staticFiles();
+  const host = options.host ?? '127.0.0.1';
+  const allowedHosts = new Set(
+    (
+      options.allowedHosts ?? ['localhost', '127.0.0.1', '[::1]', host.includes(':') ? `[${host}]` : host]
+    ).map((h) => h.toLowerCase()),
+  );
   const server = http.createServer((req, res) => {
     void (async () => {
       const send = (
@@ -353,6 +377,9 @@ export async function startHttpServer(
         const rawUrl = req.url ?? '/';
         if (rawUrl.length > HTTP_LIMITS.maxUrlChars)
           throw new CollectorError('TOO_LARGE', 'the URL is too long');
+        const name = hostName(req);
+        if (name === null || !allowedHosts.has(name))
+          bad('requests must be addressed to an allowed host name');
         const url = new URL(rawUrl, 'http://collector.invalid');
         const method = req.method ?? 'GET';
         if (url.pathname.startsWith('/api/')) {
@@ -377,7 +404,6 @@ export async function startHttpServer(
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, host, () => {

@@ -5,6 +5,7 @@
 // counters, and deletes the journal rows. Nothing a device sends can stop it: every rejection is a
 // counted code, and a failing batch is retried message by message so one bad message cannot block
 // the others.
+import { createHash } from 'node:crypto';
 import { REPORT_OUTBOX_CLASSES, type TelemetryReport } from '../report/index.ts';
 import { Aggregate, sameShape, shapeOf, type AggregateShape } from './aggregate.ts';
 import { classifyMessage, type AcceptedMessage, type Classified, type RejectCode } from './classify.ts';
@@ -50,6 +51,8 @@ interface Queued {
   readonly journalId: number | null;
   /** MQTT 5 `vigil-seq` user property: used only for messages that carry no sequence number. */
   readonly seqHint: number | null;
+  /** Set when the payload exceeded maxMessageBytes: its size (the bytes were not kept). */
+  readonly oversize?: number;
 }
 
 export interface RecentRejection {
@@ -170,6 +173,24 @@ export class Ingestor {
     }
   }
 
+  private journalRetry: NodeJS.Timeout | null = null;
+
+  /** Takes the inbox rows a passing storage failure left behind again in a few seconds. */
+  private retryJournalLater(): void {
+    if (this.journalRetry !== null || this.closed) return;
+    this.journalRetry = setTimeout(() => {
+      this.journalRetry = null;
+      if (this.closed) return;
+      try {
+        this.recover();
+      } catch (error) {
+        this.deps.logger?.warn({ err: String(error) }, 'collector inbox retry failed');
+        this.retryJournalLater();
+      }
+    }, JOURNAL_RETRY_MS);
+    this.journalRetry.unref();
+  }
+
   /** Re-queues what the journal holds from before a crash or stop (at-least-once). */
   recover(): number {
     let n = 0;
@@ -200,6 +221,19 @@ export class Ingestor {
     seqHint: number | null = null,
   ): void {
     if (this.closed) throw new CollectorError('BAD_MESSAGE', 'the collector is stopped');
+    if (payload.length > this.deps.options.maxMessageBytes) {
+      // Refused before it is copied to the inbox (counted TOO_LARGE when its batch commits).
+      this.queue.push({
+        topic,
+        payload: new Uint8Array(0),
+        receivedMs,
+        journalId: null,
+        seqHint,
+        oversize: payload.length,
+      });
+      this.schedule();
+      return;
+    }
     let journalId: number | null = null;
     if (this.deps.options.journal) {
       journalId = this.deps.store.journalAppend(topic, payload, receivedMs, seqHint);
@@ -305,7 +339,17 @@ export class Ingestor {
       maxClockSkewMs: this.deps.options.maxClockSkewMs,
       maxWindowsPerSecond: this.deps.options.maxWindowsPerSecond,
     };
-    return batch.map((item) => {
+    return batch.map((item): Classified => {
+      if (item.oversize !== undefined) {
+        return {
+          kind: 'rejected',
+          device: null,
+          rejection: {
+            code: 'TOO_LARGE',
+            detail: `${String(item.oversize)} bytes exceed the ${String(ctx.maxBytes)}-byte cap`,
+          },
+        };
+      }
       try {
         return classifyMessage(item.topic, item.payload, ctx);
       } catch (error) {
@@ -365,10 +409,20 @@ export class Ingestor {
           this.commit([o]);
         } catch (single) {
           this.deps.logger?.warn({ err: String(single), topic: o.item.topic }, 'collector message failed');
-          this.deps.store.write((w) => {
-            w.addCounters({ 'rejected.STORE_FAILED': 1 });
-            if (o.item.journalId !== null) w.deleteJournal([o.item.journalId]);
-          });
+          if (o.item.journalId !== null && isEnvironmental(single)) {
+            // Disk full, I/O error, locked: not this message's fault. Its inbox row stays and the
+            // message is taken again later (recover), never dropped for a passing condition.
+            this.retryJournalLater();
+            continue;
+          }
+          try {
+            this.deps.store.write((w) => {
+              w.addCounters({ 'rejected.STORE_FAILED': 1 });
+            });
+            if (o.item.journalId !== null) this.deps.store.deleteJournal([o.item.journalId]);
+          } catch (counting) {
+            this.deps.logger?.warn({ err: String(counting) }, 'collector could not count a failed message');
+          }
         }
       }
     }
@@ -417,8 +471,10 @@ export class Ingestor {
         if (d) w.putDevice({ ...d, sequence: this.trackers.get(id)?.snapshot() ?? null });
       }
       w.addCounters(fx.counters);
-      w.deleteJournal(fx.journalIds);
     });
+    // Only once the main transaction committed: the inbox is another database, and deleting its rows
+    // inside the transaction would lose them if the commit then failed.
+    this.deps.store.deleteJournal(fx.journalIds);
     this.dirtyDevices.clear();
   }
 
@@ -479,6 +535,7 @@ export class Ingestor {
   private sequenced(
     w: CollectorWriter,
     fx: BatchEffects,
+    incidents: Incident[],
     item: Queued,
     m: { fleet: string; device: string; seq: number; kid: string },
     kind: 'report' | 'drift-event' | 'safety-event' | 'checkpoint' | 'update-status',
@@ -495,6 +552,30 @@ export class Ingestor {
       payload: item.payload,
     });
     if (!inserted) {
+      const held = this.deps.store.messagePayload(m.device, m.seq);
+      if (held !== null && !bytesEqual(held, item.payload)) {
+        // Same sequence number, other signed bytes: the device (or its key) is broken or
+        // compromised. The first message stays the evidence; the second is kept in the incident.
+        fx.count('conflicts');
+        incidents.push({
+          atMs: item.receivedMs,
+          device: m.device,
+          kind: 'equivocation',
+          source: 'inferred',
+          family: null,
+          manifestSha256: null,
+          summary: `two different ${kind} messages signed with sequence number ${String(m.seq)} (key ${m.kid})`,
+          detail: {
+            seq: m.seq,
+            kid: m.kid,
+            heldSha256: sha256Hex(held),
+            conflictingSha256: sha256Hex(item.payload),
+            conflictingPayloadBase64: Buffer.from(item.payload).toString('base64'),
+          },
+          seq: m.seq,
+        });
+        return false;
+      }
       fx.count('duplicates');
       return false;
     }
@@ -546,7 +627,7 @@ export class Ingestor {
         this.applyReport(w, fx, incidents, item, m);
         return;
       case 'drift-event': {
-        if (!this.sequenced(w, fx, item, m, 'drift-event', m.event.createdMs)) return;
+        if (!this.sequenced(w, fx, incidents, item, m, 'drift-event', m.event.createdMs)) return;
         const e = m.event;
         this.touch(m.fleet, m.device, item.receivedMs);
         incidents.push({
@@ -569,7 +650,7 @@ export class Ingestor {
         return;
       }
       case 'safety-event': {
-        if (!this.sequenced(w, fx, item, m, 'safety-event', m.event.atMs)) return;
+        if (!this.sequenced(w, fx, incidents, item, m, 'safety-event', m.event.atMs)) return;
         const e = m.event;
         this.touch(m.fleet, m.device, item.receivedMs);
         const kind: IncidentKind = e.type;
@@ -590,7 +671,7 @@ export class Ingestor {
         this.applyCheckpoint(w, fx, incidents, item, m);
         return;
       case 'update-status': {
-        if (!this.sequenced(w, fx, item, m, 'update-status', m.status.at)) return;
+        if (!this.sequenced(w, fx, incidents, item, m, 'update-status', m.status.at)) return;
         this.touch(m.fleet, m.device, item.receivedMs);
         if (m.status.status === 'rejected') {
           incidents.push({
@@ -644,7 +725,7 @@ export class Ingestor {
       );
       return;
     }
-    if (!this.sequenced(w, fx, item, m, 'report', r.createdMs)) return;
+    if (!this.sequenced(w, fx, incidents, item, m, 'report', r.createdMs)) return;
     this.shapes.set(model.manifestSha256, shape);
     const site = this.deps.enrolments.site(m.fleet, m.device);
     const bucketMs = this.deps.options.bucketMs;
@@ -773,7 +854,8 @@ export class Ingestor {
     m: Extract<AcceptedMessage, { kind: 'checkpoint' }>,
   ): void {
     const c = m.checkpoint;
-    if (m.seq !== null && !this.sequenced(w, fx, item, { ...m, seq: m.seq }, 'checkpoint', c.atMs)) return;
+    if (m.seq !== null && !this.sequenced(w, fx, incidents, item, { ...m, seq: m.seq }, 'checkpoint', c.atMs))
+      return;
     const history = this.deps.store.checkpoints(m.device, 1000);
     const inserted = w.insertCheckpoint({
       device: m.device,
@@ -854,5 +936,25 @@ export class Ingestor {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.journalRetry) clearTimeout(this.journalRetry);
+    this.journalRetry = null;
   }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const JOURNAL_RETRY_MS = 5000;
+
+/** SQLite failures of the environment (space, I/O, locks), not of one message. */
+function isEnvironmental(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(code)
+  );
 }

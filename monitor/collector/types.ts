@@ -160,6 +160,8 @@ export type IncidentKind =
   | 'drift-alarm'
   | 'update-rejected'
   | 'audit-chain'
+  /** Two validly signed messages with the same sequence number and different bytes. */
+  | 'equivocation'
   | 'other';
 
 export interface Incident {

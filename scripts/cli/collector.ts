@@ -93,10 +93,13 @@ async function loadTrust(file: string): Promise<TrustStore> {
   return TrustStore.loadAnchor(await readCapped(file, DEFAULT_TRUST_MAX_BYTES, 'trust document'));
 }
 
+const collectHosts = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 interface RunArgs {
   readonly mqtt: string;
   readonly db: string;
   readonly http: string;
+  readonly allowedHost?: string[];
   readonly fleet?: string;
   readonly bucket: string;
   readonly grace?: string;
@@ -143,7 +146,11 @@ async function runCollector(o: RunArgs): Promise<void> {
     },
   });
   collector.start();
-  const http = await startHttpServer(collector, { host, port });
+  const http = await startHttpServer(collector, {
+    host,
+    port,
+    ...(o.allowedHost === undefined ? {} : { allowedHosts: o.allowedHost }),
+  });
   const protocol = o.protocol === '3.1.1' || o.protocol === '5' ? o.protocol : 'auto';
   const source = await connectMqttSource(
     {
@@ -354,6 +361,11 @@ export function registerCollector(program: Command): void {
     .requiredOption('--mqtt <url>', 'broker URL (mqtt://, mqtts://)')
     .requiredOption('--db <file>', 'the collector database (SQLite)')
     .option('--http <host:port>', 'API and dashboard address', '127.0.0.1:8080')
+    .option(
+      '--allowed-host <name>',
+      'a host name the API may be addressed as (repeat; default: localhost and the bound address; DNS-rebinding guard)',
+      collectHosts,
+    )
     .option('--fleet <id>', 'only this fleet (default: every fleet on the broker)')
     .option('--bucket <duration>', 'rollup and evaluation window (report intervals should divide it)', '1h')
     .option(

@@ -42,6 +42,7 @@ beforeAll(async () => {
   for (const d of devices) c.enrol(enrolmentOf(d));
   const rng = new Rng(8);
   for (let h = 0; h < 12; h++) {
+    clock.now = T0 + (h + 1) * H; // each hour's reports arrive as it ends
     for (const d of devices) {
       const opts = { startMs: T0 + h * H, intervalMs: H, windows: 3600, rng, labelShare: 0.03 };
       const r = simulateReport(d, model, {
@@ -54,7 +55,6 @@ beforeAll(async () => {
       c.accept(topic(d, 'report'), signedReport(d, s));
     }
     await c.ingest.drain();
-    clock.now = T0 + (h + 1) * H;
     c.tick();
   }
   const d0 = devices[0];

@@ -127,7 +127,7 @@ async function renderOverview(root) {
         h(
           'div',
           { class: 'muted' },
-          `${fmt.n(o.ingest.accepted.report)} reports accepted · ${fmt.n(o.ingest.duplicates)} duplicates`,
+          `${fmt.n(o.ingest.accepted.report)} reports accepted · ${fmt.n(o.ingest.duplicates)} duplicates${o.ingest.conflicts > 0 ? ` · ${fmt.n(o.ingest.conflicts)} CONFLICTING (equivocation)` : ''}`,
         ),
       ),
       card(

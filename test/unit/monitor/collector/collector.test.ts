@@ -8,6 +8,7 @@ import {
   Collector,
   SqliteCollectorStore,
   type CollectorOptionsInput,
+  type CollectorWriter,
 } from '../../../../monitor/collector/index.ts';
 import {
   Rng,
@@ -125,6 +126,77 @@ describe('Collector ingest', () => {
     expect(after.ingest.rejected.PROFILE_MISMATCH).toBe(1);
     expect(after.ingest.rejected.RETIRED_DEVICE).toBe(1);
     expect(c.devices()[0]?.status).toBe('retired');
+  });
+
+  it('keeps the first of two differently signed messages with one sequence number and raises an equivocation incident', async () => {
+    const clock = { now: T0 };
+    const c = make(tmpDb(), clock);
+    c.registerModel(model.registration);
+    const a = makeDevice('ward-3', 'a');
+    c.enrol(enrolmentOf(a));
+    const rng = new Rng(2);
+    const first = simulateReport(a, model, { startMs: T0, intervalMs: H, windows: 1800, rng });
+    // Another report signed with the same sequence number (a cloned or broken device).
+    const second = {
+      ...simulateReport(a, model, { startMs: T0, intervalMs: H, windows: 1700, rng }),
+      seq: first.seq,
+    };
+    const firstBytes = signedReport(a, first);
+    const secondBytes = signedReport(a, second);
+    c.accept(topic(a, 'report'), firstBytes);
+    c.accept(topic(a, 'report'), firstBytes); // a plain redelivery stays a duplicate
+    c.accept(topic(a, 'report'), secondBytes);
+    await c.ingest.drain();
+    const o = c.overview();
+    expect(o.ingest.duplicates).toBe(1);
+    expect(o.ingest.conflicts).toBe(1);
+    expect(c.store.messagePayload('a', first.seq)).toEqual(firstBytes);
+    const incidents = c.store.incidents({
+      fromMs: 0,
+      toMs: Number.MAX_SAFE_INTEGER,
+      kinds: ['equivocation'],
+    });
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]?.detail.conflictingPayloadBase64).toBe(Buffer.from(secondBytes).toString('base64'));
+  });
+
+  it('refuses an oversized message before copying it to the inbox, and empties the inbox only after a commit', async () => {
+    const clock = { now: T0 };
+    const db = tmpDb();
+    const c = make(db, clock, { maxMessageBytes: 64 * 1024 });
+    c.registerModel(model.registration);
+    const a = makeDevice('ward-3', 'a');
+    c.enrol(enrolmentOf(a));
+    c.accept(topic(a, 'report'), new Uint8Array(1024 * 1024));
+    expect(c.store.journal(10)).toEqual([]); // not journalled
+    await c.ingest.drain();
+    expect(c.overview().ingest.rejected.TOO_LARGE).toBe(1);
+    // A commit that fails (here: the main database refuses writes) leaves the inbox row in place.
+    const rng = new Rng(3);
+    const bytes = signedReport(
+      a,
+      simulateReport(a, model, { startMs: T0, intervalMs: H, windows: 100, rng }),
+    );
+    const store = c.store;
+    const realWrite = store.write.bind(store);
+    let failing = true;
+    store.write = <T>(fn: (w: CollectorWriter) => T): T =>
+      realWrite((w) => {
+        const out = fn(w);
+        if (failing) throw Object.assign(new Error('disk full'), { code: 'SQLITE_FULL' });
+        return out;
+      });
+    c.accept(topic(a, 'report'), bytes);
+    await c.ingest.drain();
+    expect(c.store.journal(10).map((e) => e.payload)).toEqual([bytes]);
+    expect(c.store.messagePayload('a', 1)).toBeNull();
+    expect(c.overview().ingest.rejected.STORE_FAILED ?? 0).toBe(0);
+    // The condition passes: the inbox row is taken again and committed.
+    failing = false;
+    c.ingest.recover();
+    await c.ingest.drain();
+    expect(c.store.journal(10)).toEqual([]);
+    expect(c.store.messagePayload('a', 1)).toEqual(bytes);
   });
 
   it('tracks gaps (late, evicted, lost), birth/death with bdSeq and silent devices', async () => {

@@ -1,6 +1,7 @@
 // The HTTP API on a real socket: typed validation of every input, size caps, JSON-only bodies with an
 // Origin check, the dashboard's static files, and the data endpoints the dashboard draws from.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +91,39 @@ async function post(
 
 const code = (b: unknown): string | undefined => (b as { error?: { code?: string } }).error?.code;
 
+/** A raw request with a chosen Host header (fetch may not set it). */
+function withHost(p: string, host: string, method = 'GET', body = ''): Promise<number> {
+  const { port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: Number(port),
+        path: p,
+        method,
+        headers: { host, 'content-type': 'application/json', origin: `http://${host}` },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 describe('collector HTTP API', () => {
+  it('refuses requests addressed to another host name (DNS rebinding), reads and writes alike', async () => {
+    expect(await withHost('/api/v1/overview', 'evil.example:80')).toBe(400);
+    expect(await withHost('/', 'evil.example')).toBe(400);
+    expect(await withHost('/api/v1/alerts/1/acknowledge', 'evil.example', 'POST', '{"by":"x"}')).toBe(400);
+    expect(await withHost('/api/v1/overview', `localhost:${new URL(server.url).port}`)).toBe(200);
+    expect(await withHost('/api/v1/overview', new URL(server.url).host)).toBe(200);
+  });
+
   it('binds 127.0.0.1 by default and serves the dashboard with a strict CSP', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const page = await get('/');
