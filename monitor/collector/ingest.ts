@@ -140,7 +140,8 @@ export class Ingestor {
   private readonly shapes = new Map<string, AggregateShape>();
   private readonly knownModels = new Set<string>();
   /** Last active SUIT sequence per (device, family) and suppression state per (device, bundle). */
-  private readonly lastActiveSequence = new Map<string, number>();
+  /** Per device and family: the release sequence of its newest active report (by report time). */
+  private readonly lastActiveSequence = new Map<string, { sequence: number; endMs: number }>();
   private readonly suppressed = new Set<string>();
   private readonly revoked = new Set<string>();
   private readonly recent: RecentRejection[] = [];
@@ -580,6 +581,20 @@ export class Ingestor {
       return false;
     }
     const obs = this.tracker(m.device).observe(m.seq, this.deps.now());
+    if (obs.kind === 'jump') {
+      fx.count('seqJumps');
+      incidents.push({
+        atMs: item.receivedMs,
+        device: m.device,
+        kind: 'other',
+        source: 'inferred',
+        family: null,
+        manifestSha256: null,
+        summary: `sequence number ${String(m.seq)} is ${String(obs.ahead)} past the device's highest: not counted as a gap`,
+        detail: { seq: m.seq, ahead: obs.ahead, kid: m.kid },
+        seq: m.seq,
+      });
+    }
     if (obs.kind === 'late') fx.count('late');
     if (obs.kind === 'new' && obs.opened > 0) fx.count('gapsOpened', obs.opened);
     fx.count(`accepted.${kind}`);
@@ -810,17 +825,20 @@ export class Ingestor {
     };
     if (r.role === 'active') {
       const k = `${device}\u0000${model.family}`;
-      const before = this.lastActiveSequence.get(k);
-      if (before !== undefined && model.sequence < before) {
-        incidents.push({
-          ...base,
-          atMs: r.startMs,
-          kind: 'rollback',
-          summary: `${model.family} went from sequence ${before} back to ${model.bundleId} (sequence ${model.sequence})`,
-          detail: { fromSequence: before, toSequence: model.sequence, toBundleId: model.bundleId },
-        });
+      const last = this.lastActiveSequence.get(k);
+      // Judged in report time: a late redelivery of a report from before an upgrade is not a rollback.
+      if (last === undefined || r.endMs > last.endMs) {
+        if (last !== undefined && model.sequence < last.sequence) {
+          incidents.push({
+            ...base,
+            atMs: r.startMs,
+            kind: 'rollback',
+            summary: `${model.family} went from sequence ${last.sequence} back to ${model.bundleId} (sequence ${model.sequence})`,
+            detail: { fromSequence: last.sequence, toSequence: model.sequence, toBundleId: model.bundleId },
+          });
+        }
+        this.lastActiveSequence.set(k, { sequence: model.sequence, endMs: r.endMs });
       }
-      this.lastActiveSequence.set(k, model.sequence);
     }
     const bundleKey = `${device}\u0000${model.manifestSha256}\u0000${r.role}`;
     if (r.suppressedSinceMs !== null && !this.suppressed.has(bundleKey)) {

@@ -44,9 +44,19 @@ export interface SequenceSnapshot {
 export type Observation =
   | { readonly kind: 'new'; readonly opened: number }
   | { readonly kind: 'late'; readonly wasDeclared: 'evicted' | 'lost' | null }
-  | { readonly kind: 'before-first' };
+  | { readonly kind: 'before-first' }
+  /** Further ahead than any outbox could have buffered: not accounted as a gap (see maxJump). */
+  | { readonly kind: 'jump'; readonly ahead: number };
 
-export const SEQUENCE_LIMITS = Object.freeze({ maxPendingGaps: 1024, maxDeclaredGaps: 256 });
+export const SEQUENCE_LIMITS = Object.freeze({
+  maxPendingGaps: 1024,
+  maxDeclaredGaps: 256,
+  /**
+   * A number this far past the highest one is a broken or hostile device, not messages in flight: it
+   * neither opens a gap (which would count millions of "lost" messages fleet-wide) nor moves the highest.
+   */
+  maxJump: 1_000_000,
+});
 
 export class SequenceTracker {
   private first = -1;
@@ -106,6 +116,7 @@ export class SequenceTracker {
       return { kind: 'new', opened: 0 };
     }
     if (seq > this.highest) {
+      if (seq - this.highest > SEQUENCE_LIMITS.maxJump) return { kind: 'jump', ahead: seq - this.highest };
       const opened = seq - this.highest - 1;
       if (opened > 0) this.openGap({ start: this.highest + 1, end: seq, openedMs: nowMs }, nowMs);
       this.highest = seq;

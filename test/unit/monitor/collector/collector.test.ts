@@ -254,6 +254,39 @@ describe('Collector ingest', () => {
     expect(c.overview().ingest.duplicates).toBe(1);
   });
 
+  it('judges an inferred rollback in report time: a late redelivery of a report from before an upgrade is none', async () => {
+    const clock = { now: T0 + 3 * H };
+    const c = make(tmpDb(), clock);
+    const v2 = referenceModel('fall-detector', '1.1.0', 2);
+    c.registerModel(model.registration);
+    c.registerModel(v2.registration);
+    const a = makeDevice('ward-3', 'a');
+    c.enrol(enrolmentOf(a));
+    const rng = new Rng(3);
+    const before = signedReport(
+      a,
+      simulateReport(a, model, { startMs: T0, intervalMs: H, windows: 100, rng }),
+    );
+    const after = signedReport(
+      a,
+      simulateReport(a, v2, { startMs: T0 + H, intervalMs: H, windows: 100, rng }),
+    );
+    const back = signedReport(
+      a,
+      simulateReport(a, model, { startMs: T0 + 2 * H, intervalMs: H, windows: 100, rng }),
+    );
+    c.accept(topic(a, 'report'), after);
+    await c.ingest.drain();
+    c.accept(topic(a, 'report'), before); // late redelivery
+    await c.ingest.drain();
+    const rollbacks = () =>
+      c.store.incidents({ fromMs: 0, toMs: T0 + 10 * H, kinds: ['rollback'] }).map((i) => i.detail);
+    expect(rollbacks()).toEqual([]);
+    c.accept(topic(a, 'report'), back); // a real rollback, later in report time
+    await c.ingest.drain();
+    expect(rollbacks()).toEqual([{ fromSequence: 2, toSequence: 1, toBundleId: model.bundleId }]);
+  });
+
   it('records incidents: device safety events, drift events, update rejections, inferred rollback, suppression, revocation', async () => {
     const clock = { now: T0 };
     const c = make(tmpDb(), clock);

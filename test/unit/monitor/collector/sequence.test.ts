@@ -22,6 +22,19 @@ describe('SequenceTracker', () => {
     expect(t.counts()).toEqual({ pending: 2, late: 1, evicted: 0, lost: 0 });
   });
 
+  it('does not count a jump further than any outbox could buffer as a gap, nor move the highest number', () => {
+    const t = new SequenceTracker();
+    t.observe(10, 0);
+    const far = 11 + SEQUENCE_LIMITS.maxJump;
+    expect(t.observe(far, 0)).toEqual({ kind: 'jump', ahead: far - 10 });
+    expect(t.counts()).toEqual({ pending: 0, late: 0, evicted: 0, lost: 0 });
+    expect(t.observe(11, 0)).toEqual({ kind: 'new', opened: 0 });
+    expect(t.observe(10 + SEQUENCE_LIMITS.maxJump, 0)).toEqual({
+      kind: 'new',
+      opened: SEQUENCE_LIMITS.maxJump - 2,
+    });
+  });
+
   it('explains gaps by the device eviction counters, oldest first, from the second report on', () => {
     const t = new SequenceTracker();
     t.observe(1, 0);
