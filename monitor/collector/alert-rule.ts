@@ -27,6 +27,8 @@ export interface TestResult {
   /** BH/BY-adjusted p-value (1 when the variable was not tested). */
   readonly qValue: number;
   readonly finding: boolean;
+  /** A finding of the group that disappears without its most divergent device: not counted. */
+  readonly carriedByOneDevice?: boolean;
 }
 
 export interface WindowTests {
@@ -47,20 +49,33 @@ export function testWindow(
   epsilon?: number,
   /** Per group: the design effect of each variable (fleet-drift.ts designEffect); default 1. */
   designEffects?: ReadonlyMap<string, readonly number[]>,
+  /** Per group and variable: counts over the per-device weight cap, taken off (capDeviceWeights). */
+  excess?: ReadonlyMap<string, readonly (Float64Array | null)[]>,
+  /**
+   * Per group and variable: the (capped) counts of the device farthest from the reference, when the
+   * group has two devices or more. A finding must survive without it: a cohort alert never rests on
+   * one device (a broken sensor is that device's problem, not the cohort's).
+   */
+  mostDivergent?: ReadonlyMap<string, readonly (Float64Array | null)[]>,
 ): WindowTests {
   const minN = minNFor(rule, profile);
-  const drifts: { group: string; drift: VariableDrift }[] = [];
+  const drifts: { group: string; drift: VariableDrift; without: (() => VariableDrift) | null }[] = [];
   for (const g of groups) {
     for (const v of profile.variables) {
-      const counts = g.aggregate.variable(v.index);
+      const over = excess?.get(g.value)?.[v.index] ?? null;
+      const counts =
+        over === null ? g.aggregate.variable(v.index) : subtract(g.aggregate.variable(v.index), over);
       const deff = designEffects?.get(g.value)?.[v.index];
-      const drift = variableDrift(v, counts, {
+      const options = {
         statistics,
         minN,
         ...(epsilon === undefined ? {} : { epsilon }),
         ...(deff === undefined ? {} : { designEffect: deff }),
-      });
-      drifts.push({ group: g.value, drift });
+      };
+      const drift = variableDrift(v, counts, options);
+      const one = mostDivergent?.get(g.value)?.[v.index] ?? null;
+      const without = one === null ? null : () => variableDrift(v, subtract(counts, one), options);
+      drifts.push({ group: g.value, drift, without });
     }
   }
   const tested = drifts.filter((d) => d.drift.kind === 'tested');
@@ -81,6 +96,13 @@ export function testWindow(
       qValue <= rule.fdr &&
       d.drift.exceeded.length > 0 &&
       (d.drift.statistics.psi ?? 0) >= rule.minPsi;
+    if (finding && d.without !== null) {
+      const rest = d.without();
+      const survives =
+        rest.kind === 'tested' && rest.exceeded.length > 0 && (rest.statistics.psi ?? 0) >= rule.minPsi;
+      if (!survives)
+        return { group: d.group, drift: d.drift, qValue, finding: false, carriedByOneDevice: true };
+    }
     return { group: d.group, drift: d.drift, qValue, finding };
   });
   return { tests: tested.length, results };
@@ -146,4 +168,10 @@ export function alertKey(
   variableIndex: number,
 ): string {
   return `${manifestSha256}|${role}|${dimension}=${group}|${variableIndex}`;
+}
+
+function subtract(counts: ArrayLike<number>, over: Float64Array): Float64Array {
+  const out = Float64Array.from(counts);
+  for (let i = 0; i < out.length; i++) out[i] = Math.max(0, (out[i] as number) - (over[i] ?? 0));
+  return out;
 }

@@ -13,7 +13,12 @@ import {
   testWindow,
   type GroupCounts,
 } from './alert-rule.ts';
-import { DEFAULT_DRIFT_STATISTICS, designEffect } from './fleet-drift.ts';
+import {
+  DEFAULT_DRIFT_STATISTICS,
+  capDeviceWeights,
+  designEffect,
+  mostDivergentDevice,
+} from './fleet-drift.ts';
 import { describeAlertRule, type CollectorOptions } from './options.ts';
 import type { PreparedProfile, ProfileCache } from './profiles.ts';
 import type { CollectorStore, CollectorWriter } from './store.ts';
@@ -134,7 +139,7 @@ export class Evaluator {
       toMs: endMs,
     });
     const groups = groupRows(rows, rule.groupBy);
-    const designEffects = this.designEffects(model, profile, role, startMs, endMs);
+    const { designEffects, excess, mostDivergent } = this.deviceEffects(model, profile, role, startMs, endMs);
     const result = testWindow(
       profile,
       groups,
@@ -142,6 +147,8 @@ export class Evaluator {
       rule,
       profile.profile.nullModel.epsilon,
       designEffects,
+      excess,
+      mostDivergent,
     );
     const opened: number[] = [];
     let findings = 0;
@@ -268,28 +275,56 @@ export class Evaluator {
     return byDevice;
   }
 
-  /** Per group, each variable's design effect with the devices as clusters (fleet-drift.ts). */
-  private designEffects(
+  /**
+   * Per group, each variable's design effect with the devices as clusters (fleet-drift.ts), from
+   * device counts capped at the per-device weight bound, and what that bound takes off the group's
+   * merged counts (capDeviceWeights).
+   */
+  private deviceEffects(
     model: ModelInfo,
     profile: PreparedProfile,
     role: ReportRole,
     fromMs: number,
     toMs: number,
-  ): Map<string, number[]> {
+  ): {
+    designEffects: Map<string, number[]>;
+    excess: Map<string, (Float64Array | null)[]>;
+    mostDivergent: Map<string, (Float64Array | null)[]>;
+  } {
     const byGroup = new Map<string, Float64Array[][]>();
     for (const e of this.deviceCounts(model, profile, role, fromMs, toMs).values()) {
       const list = byGroup.get(e.group) ?? [];
       list.push(e.variables);
       byGroup.set(e.group, list);
     }
-    const out = new Map<string, number[]>();
+    const designEffects = new Map<string, number[]>();
+    const excess = new Map<string, (Float64Array | null)[]>();
+    const mostDivergent = new Map<string, (Float64Array | null)[]>();
     for (const [group, devices] of byGroup) {
-      out.set(
+      const capped = profile.variables.map((_, i) =>
+        capDeviceWeights(
+          devices.map((d) => d[i] ?? new Float64Array(0)),
+          this.options.alertRule.maxDeviceWeight,
+        ),
+      );
+      designEffects.set(
         group,
-        profile.variables.map((_, i) => designEffect(devices.map((d) => d[i] ?? new Float64Array(0)))),
+        capped.map((c) => designEffect(c.capped)),
+      );
+      excess.set(
+        group,
+        capped.map((c) => c.excess),
+      );
+      mostDivergent.set(
+        group,
+        capped.map((c, i) => {
+          const v = profile.variables[i];
+          const j = v === undefined ? null : mostDivergentDevice(c.capped, v.referenceCounts);
+          return j === null ? null : (c.capped[j] ?? null);
+        }),
       );
     }
-    return out;
+    return { designEffects, excess, mostDivergent };
   }
 
   /** Which devices and reports the finding windows rest on, largest contributors first. */

@@ -217,3 +217,75 @@ export function designEffect(devices: readonly ArrayLike<number>[]): number {
   });
   return Math.max(1, x2 / df);
 }
+
+/**
+ * Bounds each device's weight in its group's merged counts of one variable: a device with more than
+ * `maxWeight` × the group's lower-median device count is scaled down to that (its distribution kept),
+ * so that one broken or hostile device can neither raise nor mask a cohort's drift on its own. Returns
+ * the capped counts per device and what to take off the group's merged counts. Groups of fewer than
+ * three devices are left as they are (no robust median).
+ */
+export function capDeviceWeights(
+  devices: readonly ArrayLike<number>[],
+  maxWeight: number,
+): { readonly capped: Float64Array[]; readonly excess: Float64Array | null } {
+  const totals = devices.map((d) => {
+    let t = 0;
+    for (let i = 0; i < d.length; i++) t += d[i] as number;
+    return t;
+  });
+  const copies = devices.map((d) => Float64Array.from(d));
+  const withData = totals.filter((t) => t > 0).sort((a, b) => a - b);
+  if (withData.length < 3) return { capped: copies, excess: null };
+  const lowerMedian = withData[Math.floor((withData.length - 1) / 2)] as number;
+  const cap = maxWeight * lowerMedian;
+  let excess: Float64Array | null = null;
+  copies.forEach((d, j) => {
+    const n = totals[j] as number;
+    if (!(n > cap)) return;
+    const keep = cap / n;
+    excess ??= new Float64Array(d.length);
+    for (let i = 0; i < d.length; i++) {
+      // Whole counts (the statistics take integer counts): each bin rounded to what it keeps.
+      const kept = Math.round((d[i] as number) * keep);
+      excess[i] = (excess[i] as number) + (d[i] as number) - kept;
+      d[i] = kept;
+    }
+  });
+  return { capped: copies, excess };
+}
+
+/**
+ * Index of the device whose counts are farthest from the reference proportions (its χ² distance
+ * to them, times nothing: larger devices weigh more, as they do in the merged counts); null with
+ * fewer than two devices holding data.
+ */
+export function mostDivergentDevice(
+  devices: readonly ArrayLike<number>[],
+  referenceCounts: ArrayLike<number>,
+): number | null {
+  let refTotal = 0;
+  for (let i = 0; i < referenceCounts.length; i++) refTotal += referenceCounts[i] as number;
+  if (!(refTotal > 0)) return null;
+  let best: number | null = null;
+  let bestScore = -1;
+  let withData = 0;
+  devices.forEach((d, j) => {
+    let n = 0;
+    for (let i = 0; i < d.length; i++) n += d[i] as number;
+    if (n <= 0) return;
+    withData++;
+    let score = 0;
+    for (let i = 0; i < d.length; i++) {
+      const p = (referenceCounts[i] ?? 0) / refTotal;
+      const o = d[i] as number;
+      const e = n * p;
+      score += e > 0 ? ((o - e) * (o - e)) / e : o; // a bin the reference never saw: all of it counts
+    }
+    if (score > bestScore) {
+      bestScore = score;
+      best = j;
+    }
+  });
+  return withData >= 2 ? best : null;
+}

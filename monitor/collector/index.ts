@@ -27,7 +27,9 @@ export type { Gap, GapState, Observation, SequenceSnapshot } from './sequence.ts
 export { REJECT_CODES, classifyMessage } from './classify.ts';
 export type { AcceptedMessage, Classified, KeyLookup, RejectCode } from './classify.ts';
 export {
+  capDeviceWeights,
   designEffect,
+  mostDivergentDevice,
   effectiveN,
   twoSampleChi2,
   variableDrift,

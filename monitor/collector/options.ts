@@ -22,6 +22,11 @@ export interface AlertRuleOptions {
   readonly groupBy: GroupDimension;
   /** Devices listed in an alert's evidence (the largest contributors). */
   readonly maxEvidenceDevices: number;
+  /**
+   * A device weighs at most this many times its group's (lower-)median device in the merged counts
+   * a window is tested on (groups of three or more devices): one device cannot raise or mask a drift.
+   */
+  readonly maxDeviceWeight: number;
 }
 
 export interface CollectorOptions {
@@ -64,6 +69,7 @@ export const ALERT_RULE_DEFAULTS: AlertRuleOptions = Object.freeze({
   minN: null,
   groupBy: 'cohort',
   maxEvidenceDevices: 20,
+  maxDeviceWeight: 2,
 });
 
 export const COLLECTOR_DEFAULTS: CollectorOptions = Object.freeze({
@@ -147,6 +153,9 @@ export function resolveCollectorOptions(input: CollectorOptionsInput = {}): Coll
     );
   }
   positiveInt('alertRule.maxEvidenceDevices', rule.maxEvidenceDevices, 1000);
+  if (!(rule.maxDeviceWeight >= 1 && rule.maxDeviceWeight <= 1e6)) {
+    throw new CollectorError('BAD_OPTIONS', 'alertRule.maxDeviceWeight must be in [1, 1e6]');
+  }
   return Object.freeze({ ...o, alertRule: Object.freeze(rule) });
 }
 
@@ -158,11 +167,13 @@ export function describeAlertRule(rule: AlertRuleOptions, bucketMs: number): str
   return (
     `Per model version, role, ${rule.groupBy} and variable: in each ${window} window, the merged counts ` +
     `are compared with the reference profile by a two-sample χ² test (the group's counts divided by ` +
-    `its design effect, devices as clusters); the p-values of all ` +
+    `its design effect, devices as clusters, no device weighing more than ${rule.maxDeviceWeight}× the ` +
+    `group's median device); the p-values of all ` +
     `(${rule.groupBy} × variable) tests of the model version in the window go through ` +
     `${rule.fdrMethod === 'bh' ? 'Benjamini–Hochberg' : 'Benjamini–Yekutieli'} at q = ${rule.fdr}. A finding ` +
     `is a rejected test whose PSI is at least ${rule.minPsi} and where a policy statistic exceeds its ` +
-    `sample-size-aware threshold. An alert opens after ${rule.consecutiveWindows} consecutive windows ` +
+    `sample-size-aware threshold, and that still holds without the group's most divergent device (an ` +
+    `alert never rests on one device). An alert opens after ${rule.consecutiveWindows} consecutive windows ` +
     `with a finding (windows with fewer than ${rule.minN ?? "the profile's smallest null-table n"} ` +
     `observations neither count nor reset).`
   );

@@ -354,6 +354,58 @@ describe('Collector ingest', () => {
 });
 
 describe('Collector drift alerts', () => {
+  it('a cohort alert never rests on one device, and the weight of one device is capped (raising and masking)', async () => {
+    const alerts = async (
+      maxDeviceWeight: number,
+      honestGain: number,
+      rogueGain: number,
+    ): Promise<number> => {
+      const clock = { now: T0 };
+      const c = make(tmpDb(), clock, { evaluationGraceMs: 0, alertRule: { maxDeviceWeight } });
+      c.registerModel(model.registration);
+      const rng = new Rng(11);
+      const honest = Array.from({ length: 8 }, (_, i) =>
+        makeDevice('ward-3', `h${String(i)}`, { cohort: 'c' }),
+      );
+      const rogue = makeDevice('ward-3', 'rogue', { cohort: 'c' });
+      for (const d of [...honest, rogue]) c.enrol(enrolmentOf(d));
+      for (let h = 0; h < 6; h++) {
+        clock.now = T0 + (h + 1) * H;
+        for (const d of honest) {
+          const r = simulateReport(d, model, {
+            startMs: T0 + h * H,
+            intervalMs: H,
+            windows: 1800,
+            rng,
+            gain: h >= 1 ? honestGain : 1,
+          });
+          c.accept(topic(d, 'report'), signedReport(d, r));
+        }
+        // Within the plausibility bound (4 windows/s), eight times an honest device's windows.
+        const r = simulateReport(rogue, model, {
+          startMs: T0 + h * H,
+          intervalMs: H,
+          windows: 14_400,
+          rng,
+          gain: h >= 1 ? rogueGain : 1,
+        });
+        c.accept(topic(rogue, 'report'), signedReport(rogue, r));
+        await c.ingest.drain();
+        c.tick();
+      }
+      clock.now = T0 + 8 * H;
+      c.tick();
+      return c.store.alerts({}).length;
+    };
+    // Raising: only the rogue drifts — its finding does not survive leaving it out, cap or not.
+    expect(await alerts(1e6, 1, 1.5)).toBe(0);
+    expect(await alerts(2, 1, 1.5)).toBe(0);
+    // Masking: the cohort drifts but the rogue, with eight times the windows, reports the reference;
+    // capped at twice the median device it hides less of the drift.
+    const masked = await alerts(1e6, 1.15, 1);
+    expect(await alerts(2, 1.15, 1)).toBeGreaterThan(masked);
+  });
+
   it("a device whose clock runs far ahead is refused and cannot close the fleet's windows before their data", async () => {
     const alertsWith = async (rogueAheadMs: number | null): Promise<number> => {
       const clock = { now: T0 };

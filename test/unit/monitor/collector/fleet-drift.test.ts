@@ -5,7 +5,9 @@ import {
   ALERT_RULE_DEFAULTS,
   Aggregate,
   advanceStreak,
+  capDeviceWeights,
   designEffect,
+  mostDivergentDevice,
   effectiveN,
   prepareProfile,
   testWindow,
@@ -186,5 +188,55 @@ describe('the alert rule on one window', () => {
     });
     expect(steps).toEqual(['finding', 'skipped', 'finding', 'cleared', 'finding', 'finding', 'finding!']);
     expect((s as StreakState | null)?.windows.map((x) => x.startMs)).toEqual([4, 5, 6]);
+  });
+});
+
+describe('one device in a group', () => {
+  it('caps a device at maxWeight × the lower-median device, in whole counts, keeping its shape', () => {
+    const devices = [
+      [10, 10, 0],
+      [12, 8, 0],
+      [9, 11, 0],
+      [400, 0, 0], // 20× the median device
+    ];
+    const { capped, excess } = capDeviceWeights(devices, 2);
+    expect(Array.from(capped[3] ?? [])).toEqual([40, 0, 0]);
+    expect(Array.from(excess ?? [])).toEqual([360, 0, 0]);
+    expect(capped.slice(0, 3).map((d) => Array.from(d))).toEqual(devices.slice(0, 3));
+    // Fewer than three devices with data: no robust median, nothing capped.
+    expect(
+      capDeviceWeights(
+        [
+          [1, 0, 0],
+          [500, 0, 0],
+          [0, 0, 0],
+        ],
+        2,
+      ).excess,
+    ).toBeNull();
+  });
+
+  it('names the device farthest from the reference proportions', () => {
+    const reference = [50, 50, 0];
+    expect(
+      mostDivergentDevice(
+        [
+          [10, 10, 0],
+          [30, 0, 0],
+          [9, 11, 0],
+        ],
+        reference,
+      ),
+    ).toBe(1);
+    expect(
+      mostDivergentDevice(
+        [
+          [10, 10, 0],
+          [0, 0, 5],
+        ],
+        reference,
+      ),
+    ).toBe(1); // a bin never seen
+    expect(mostDivergentDevice([[10, 10, 0]], reference)).toBeNull();
   });
 });
