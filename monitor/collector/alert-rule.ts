@@ -98,8 +98,10 @@ export function testWindow(
       (d.drift.statistics.psi ?? 0) >= rule.minPsi;
     if (finding && d.without !== null) {
       const rest = d.without();
+      // Only a group still large enough to test without the device can overrule its finding: a small
+      // group's finding stands at face value (there is nothing to compare the device with).
       const survives =
-        rest.kind === 'tested' && rest.exceeded.length > 0 && (rest.statistics.psi ?? 0) >= rule.minPsi;
+        rest.kind !== 'tested' || (rest.exceeded.length > 0 && (rest.statistics.psi ?? 0) >= rule.minPsi);
       if (!survives)
         return { group: d.group, drift: d.drift, qValue, finding: false, carriedByOneDevice: true };
     }
