@@ -62,7 +62,25 @@ interface Episode {
 interface StreamModelState {
   readonly post: PostprocessState;
   episode: Episode | null;
+  /** Settles when the stream's latest window has been decided: windows are decided in order. */
+  decided: Promise<void>;
 }
+
+/** What a window's evaluation found, before the stream's post-processing state is touched. */
+type Verdict =
+  | {
+      readonly kind: 'fallback';
+      readonly reason: FallbackReason;
+      readonly detail: string;
+      readonly named: ReadonlyMap<string, number> | null;
+      readonly features: Float64Array | null;
+    }
+  | {
+      readonly kind: 'score';
+      readonly score: number;
+      readonly named: ReadonlyMap<string, number>;
+      readonly features: Float64Array;
+    };
 
 export interface RunnerOutput {
   readonly result: WindowResult;
@@ -173,67 +191,107 @@ export class ModelRunner {
     };
   }
 
+  /**
+   * Evaluates a window (quality gate, features, OOD, inference) concurrently with the stream's other
+   * windows in flight, then decides it — post-processing runs, refractory, episodes — strictly in
+   * window order: a window that fails its quality gate at once does not overtake an earlier one still
+   * waiting for inference, so the alert rule does not depend on how firmware frames its samples, and a
+   * replay one window at a time gives the same decisions.
+   */
   async process(window: Window, context: WindowContext = {}): Promise<RunnerOutput> {
     const state = this.stateOf(window.streamId);
-    const manifest = this.model.manifest;
-    const events: PipelineEvent[] = [];
     this.counts.windows += 1;
+    const verdict = this.evaluate(window, context);
+    const earlier = state.decided;
+    const decided = (async () => {
+      const found = await verdict;
+      await earlier;
+      return this.decideWindow(window, state, found);
+    })();
+    state.decided = decided.then(
+      () => undefined,
+      () => undefined,
+    );
+    return decided;
+  }
+
+  /** Everything about one window that needs no stream state: gate, features, OOD, inference. */
+  private async evaluate(window: Window, context: WindowContext): Promise<Verdict> {
+    const manifest = this.model.manifest;
     const gate = this.gate(window, context);
-    // An override (revoked bundle, drift safe action) wins; its rule still needs trustworthy features.
-    if (this.override) {
-      const named = gate.kind === 'features' ? gate.named : null;
-      return this.fallback(window, state, events, this.override.reason, this.override.detail, named);
+    if (gate.kind === 'fail') {
+      return { kind: 'fallback', reason: gate.reason, detail: gate.detail, named: null, features: null };
     }
-    if (gate.kind === 'fail') return this.fallback(window, state, events, gate.reason, gate.detail, null);
     const features = gate.values;
+    const named = gate.named;
+    // Overridden (revoked, suppressed): no inference; the rule still gets trustworthy features.
+    if (this.override) {
+      const { reason, detail } = this.override;
+      return { kind: 'fallback', reason, detail, named, features };
+    }
     if (this.model.reference) {
       const ood = checkOod(features, this.model.reference, manifest.ood);
       if (ood.kind === 'fail')
-        return this.fallback(window, state, events, ood.reason, ood.detail, gate.named, features);
+        return { kind: 'fallback', reason: ood.reason, detail: ood.detail, named, features };
     }
-    const outcome = gate;
-
     const startMono = Math.max(window.completedAtMonoMs, context.readyAtMonoMs ?? 0);
-    const batchOutcome = await this.model.batcher.submit(
-      features,
-      startMono + this.options.inferenceDeadlineMs,
-    );
-    switch (batchOutcome.kind) {
+    const outcome = await this.model.batcher.submit(features, startMono + this.options.inferenceDeadlineMs);
+    switch (outcome.kind) {
       case 'error':
-        return this.fallback(
-          window,
-          state,
-          events,
-          'INFERENCE_ERROR',
-          batchOutcome.error.code,
-          outcome.named,
-          features,
-        );
+        return { kind: 'fallback', reason: 'INFERENCE_ERROR', detail: outcome.error.code, named, features };
       case 'deadline-miss':
-        return this.fallback(
-          window,
-          state,
-          events,
-          'DEADLINE_MISS',
-          `result not ready within ${this.options.inferenceDeadlineMs} ms`,
-          outcome.named,
+        return {
+          kind: 'fallback',
+          reason: 'DEADLINE_MISS',
+          detail: `result not ready within ${this.options.inferenceDeadlineMs} ms`,
+          named,
           features,
-        );
+        };
       case 'score':
         break;
     }
-    const score = batchOutcome.score;
+    const score = outcome.score;
     if (!Number.isFinite(score) || score < 0 || score > 1) {
+      return {
+        kind: 'fallback',
+        reason: 'INFERENCE_ERROR',
+        detail: `model emitted ${score}`,
+        named,
+        features,
+      };
+    }
+    return { kind: 'score', score, named, features };
+  }
+
+  /** Decides a window in stream order: the override in force *now* wins over what evaluation found. */
+  private decideWindow(window: Window, state: StreamModelState, verdict: Verdict): RunnerOutput {
+    const manifest = this.model.manifest;
+    const events: PipelineEvent[] = [];
+    // An override (revoked bundle, drift safe action) wins, also over a score computed before it was
+    // set (a window in flight when the bundle was revoked is not a normal result).
+    if (this.override) {
       return this.fallback(
         window,
         state,
         events,
-        'INFERENCE_ERROR',
-        `model emitted ${score}`,
-        outcome.named,
-        features,
+        this.override.reason,
+        this.override.detail,
+        verdict.named,
+        verdict.features,
       );
     }
+    if (verdict.kind === 'fallback') {
+      return this.fallback(
+        window,
+        state,
+        events,
+        verdict.reason,
+        verdict.detail,
+        verdict.named,
+        verdict.features,
+      );
+    }
+    const { score, features } = verdict;
     if (state.episode) this.endEpisode(window.streamId, state, window.startMs, events);
     const decision = decide(score, window.endMs, manifest.thresholds, manifest.postprocessing, state.post);
     let status: ResultStatus;
@@ -329,7 +387,7 @@ export class ModelRunner {
   private stateOf(streamId: string): StreamModelState {
     let state = this.streams.get(streamId);
     if (!state) {
-      state = { post: initialPostprocessState(), episode: null };
+      state = { post: initialPostprocessState(), episode: null, decided: Promise.resolve() };
       this.streams.set(streamId, state);
     }
     return state;

@@ -24,11 +24,20 @@ export function manifestOf(
   });
 }
 
-export type SessionMode = 'ok' | 'fail' | 'hang' | 'nan';
+export type SessionMode = 'ok' | 'fail' | 'hang' | 'nan' | 'hold';
 
 /** Scores each row by its first feature (clamped to [0, 1]); the mode can be switched at any time. */
 export function fakeSession(featureCount: number) {
-  const state = { mode: 'ok' as SessionMode, runs: 0, rows: 0 };
+  const held: (() => void)[] = [];
+  const state = {
+    mode: 'ok' as SessionMode,
+    runs: 0,
+    rows: 0,
+    /** Answers the runs held in mode `hold` (scored as in mode `ok`). */
+    release(): void {
+      for (const answer of held.splice(0)) answer();
+    },
+  };
   const session: ModelSession = {
     backend: 'node',
     io: { inputName: 'features', outputName: 'p', featureCount },
@@ -38,6 +47,15 @@ export function fakeSession(featureCount: number) {
       if (state.mode === 'fail') return Promise.reject(new InferenceError('RUN_FAILED', 'kernel failed'));
       if (state.mode === 'hang') return new Promise<Float32Array>(() => undefined);
       const out = new Float32Array(batchSize);
+      if (state.mode === 'hold') {
+        for (let i = 0; i < batchSize; i += 1)
+          out[i] = Math.min(1, Math.max(0, features[i * featureCount] ?? 0));
+        return new Promise<Float32Array>((resolve) =>
+          held.push(() => {
+            resolve(out);
+          }),
+        );
+      }
       for (let i = 0; i < batchSize; i += 1) {
         out[i] =
           state.mode === 'nan' ? Number.NaN : Math.min(1, Math.max(0, features[i * featureCount] ?? 0));

@@ -119,6 +119,40 @@ describe('ModelRunner', () => {
     expect(runner.stats()).toMatchObject({ windows: 8, ok: 7, indeterminate: 1, fallback: 0, alerts: 1 });
   });
 
+  it('a window in flight when an override is set comes back as the override fallback, never ok', async () => {
+    const { runner, events, session } = runnerFor(fall);
+    session.mode = 'hold';
+    const inFlight = runner.process(windowOf(fall, { index: 0, level: 0.97 }));
+    await new Promise((r) => setImmediate(r)); // the batch is running
+    runner.setOverride({ reason: 'MODEL_REVOKED', detail: 'revoked while in flight' });
+    session.release();
+    const { result } = await inFlight;
+    expect(kind(result.status)).toBe('fallback:MODEL_REVOKED');
+    expect(events.filter((e) => e.kind === 'alert')).toEqual([]);
+  });
+
+  it('decides windows in stream order: a quality failure does not overtake a window still in inference', async () => {
+    // fall: 2 consecutive positive windows alert. In order: w0 positive, w1 fallback (resets the run),
+    // w2 positive — no alert, whether the windows came one per frame or all at once.
+    const { runner, events, session } = runnerFor(fall);
+    session.mode = 'hold';
+    const w0 = runner.process(windowOf(fall, { index: 0, level: 0.9 }));
+    const w1 = runner.process(windowOf(fall, { index: 1, level: 0.9, flags: SENSOR_FLAG.SATURATED })); // a sensor flag
+    const w2 = runner.process(windowOf(fall, { index: 2, level: 0.9 }));
+    await new Promise((r) => setImmediate(r));
+    session.release();
+    await new Promise((r) => setImmediate(r));
+    session.release();
+    const results = await Promise.all([w0, w1, w2]);
+    expect(results.map((o) => kind(o.result.status))).toEqual(['ok', 'fallback:QUALITY_SENSOR_FLAG', 'ok']);
+    expect(results.map((o) => (o.result.status.kind === 'ok' ? o.result.status.alert : null))).toEqual([
+      false,
+      null,
+      false,
+    ]);
+    expect(events.filter((e) => e.kind === 'alert')).toEqual([]);
+  });
+
   it('suppress: a quality failure yields a fallback with its reason, never a score', async () => {
     const suppress = manifestOf('fall-detector', (s) => {
       s.fallback = { kind: 'suppress', version: '2.0.0' };
