@@ -184,7 +184,12 @@ export class Pipeline {
     this.updateMotionNeeds();
   }
 
+  /**
+   * Removes a family's runners and closes its streams: the firmware gets UNKNOWN_STREAM on its next
+   * frame, reopens and learns why (NO_MODEL_FOR_SENSOR) — its windows are never silently dropped.
+   */
   removeFamily(family: string): void {
+    for (const [id, stream] of [...this.streams]) if (stream.family === family) this.closeStream(id);
     this.families.delete(family);
     this.updateMotionNeeds();
   }

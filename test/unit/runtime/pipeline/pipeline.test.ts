@@ -166,6 +166,27 @@ describe('Pipeline motion gating (PPG by the same device’s accelerometer)', ()
 describe('Pipeline', () => {
   const fall = manifestOf('fall-detector');
 
+  it('closes the streams of a removed family, so firmware learns it (no window silently dropped)', async () => {
+    const { pipeline, results } = setup([fall]);
+    open(pipeline, 'acc', 'accel', 50, 3);
+    accelFrames(pipeline, 0, 6, 0.1);
+    await pipeline.drain();
+    const before = results.length;
+    expect(before).toBeGreaterThan(0);
+    pipeline.removeFamily(fall.modelFamily);
+    expect(pipeline.hasStream('acc')).toBe(false);
+    expect(() => {
+      accelFrames(pipeline, 6, 7, 0.1);
+    }).toThrow(PipelineError); // UNKNOWN_STREAM: the firmware reopens…
+    try {
+      open(pipeline, 'acc', 'accel', 50, 3);
+      expect.unreachable('the stream opened without a model');
+    } catch (error) {
+      expect((error as PipelineError).code).toBe('NO_MODEL_FOR_SENSOR'); // …and is told why
+    }
+    expect(results.length).toBe(before);
+  });
+
   it('refuses malformed specs and frames with codes and keeps serving', async () => {
     const { pipeline, results } = setup([fall]);
     const code = (fn: () => unknown) => {
