@@ -464,7 +464,9 @@ static int read_result(cur_t m, vb_result *r) {
       get_map(m, "provenance", &prov) || get_text(status, "kind", kind, sizeof kind))
     return -1;
   if (get_text(prov, "bundleId", r->bundle_id, sizeof r->bundle_id) ||
-      get_text(prov, "modelVersion", r->model_version, sizeof r->model_version))
+      get_text(prov, "modelVersion", r->model_version, sizeof r->model_version) ||
+      get_text(prov, "manifestSha256", r->manifest_sha256, sizeof r->manifest_sha256) ||
+      get_text(prov, "thresholdsVersion", r->thresholds_version, sizeof r->thresholds_version))
     return -1;
   if (strcmp(kind, "ok") == 0) {
     r->kind = VB_RESULT_OK;
@@ -641,11 +643,18 @@ static int pump(vb_client *c, int timeout_ms) {
     uint32_t len = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
     if (len > VB_MAX_INBOUND) {
       c->closed = 1;
+      c->rlen = 0;
       return VB_ERR_PROTOCOL;
     }
     if (c->rlen - off < VB_HEADER + (size_t)len) break;
     rc = handle_frame(c, h + VB_HEADER, len);
-    if (rc != VB_OK) return rc;
+    if (rc != VB_OK) {
+      /* A frame this client cannot read: the stream is no longer trustworthy. Close and drop what is
+       * buffered rather than hand the frames before it to the callbacks again on the next poll. */
+      c->closed = 1;
+      c->rlen = 0;
+      return rc;
+    }
     off += VB_HEADER + (size_t)len;
     handled++;
   }

@@ -71,13 +71,15 @@ typedef struct {
   double latency_ms;       /* inside the runtime, from window complete to result */
   vb_result_kind kind;
   double score;            /* OK and INDETERMINATE; NaN for FALLBACK */
-  char label[65];          /* OK: the model's label; FALLBACK with a rule output: the rule's label */
+  char label[129];         /* OK: the model's label; FALLBACK with a rule output: the rule's label (manifest names: ≤ 128) */
   int positive;            /* OK, or FALLBACK with a rule output */
   int alert;               /* OK: post-processing raised an alert on this window */
   char reason[33];         /* INDETERMINATE: SCORE_BAND; FALLBACK: e.g. QUALITY_SENSOR_FLAG */
   char output[17];         /* FALLBACK: suppressed | quality-alert | rule */
   char bundle_id[129];     /* provenance: the approved bundle that produced the result */
-  char model_version[65];
+  char model_version[129]; /* semantic version, ≤ 128 characters */
+  char manifest_sha256[65]; /* provenance: SHA-256 of the signed manifest (hex) — what the audit trail names */
+  char thresholds_version[65]; /* provenance: the thresholds policy version the decision used */
 } vb_result;
 
 typedef struct {
@@ -85,7 +87,7 @@ typedef struct {
   char result_id[257];
   char stream[65];
   char model_family[65];
-  char label[65];
+  char label[129];
   char source[17];         /* model | fallback-rule | quality */
   double at_ms;
 } vb_alert;
