@@ -13,7 +13,6 @@ import type { BackendChoice } from './inference/backend.ts';
 import { selectBackend } from './inference/select.ts';
 import {
   Lifecycle,
-  isAlert,
   type BundleRef,
   type CommandOutcome,
   type FamilyPlan,
@@ -358,6 +357,8 @@ export class VigilDaemon {
     readonly sealStatus: (payload: Uint8Array) => Uint8Array;
   };
   private readonly pendingPins = new Map<string, string>();
+  /** Result ids of the alerts just sent (the event comes before its result): pinned with it. */
+  private readonly pendingAlertPins = new Set<string>();
   private checkpointTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -597,7 +598,9 @@ export class VigilDaemon {
         this.pendingPins.delete(result.streamId);
         blackBox.pin(episode, 'fallback-episode', result.streamId, PIN_WINDOWS);
       }
-      if (isAlert(result.status))
+      // Pinned for the alerts the firmware was sent (a rule finding inside the refractory period is
+      // positive but raised none).
+      if (this.pendingAlertPins.delete(result.resultId))
         blackBox.pin(`alert:${result.resultId}`, 'alert', result.streamId, PIN_WINDOWS);
     } catch (error) {
       this.hooks.onError?.(error, 'pinning black-box windows');
@@ -619,6 +622,8 @@ export class VigilDaemon {
         this.lifecycle.recordPipelineEvent(event);
         break;
       case 'alert':
+        this.pendingAlertPins.add(event.resultId);
+        if (this.pendingAlertPins.size > 1024) this.pendingAlertPins.clear(); // results that never came
         this.runtime.publishAlert(event);
         break;
     }
