@@ -15,6 +15,7 @@ export type UpdateErrorCode =
   | 'TRANSFER_DIGEST_MISMATCH' // SHA-256 of the reassembled file differs from the manifest's
   | 'STAGING_FAILED' // the staging directory or file could not be written (disk full, permissions)
   | 'TRANSFER_EXPIRED' // an incomplete transfer older than transferExpiryMs was dropped
+  | 'TRANSFER_ABANDONED' // an incomplete transfer silent for abandonAfterMs gave its slot to a new one
   | 'INSTALL_FAILED' // the lifecycle's onBundleStaged threw
   | 'STATUS_MALFORMED' // a status message that does not parse (sender side)
   | 'NO_TARGETS' // `vigil push --fleet` found no online device in the fleet/cohort

@@ -31,6 +31,11 @@ export interface UpdateLimits {
   readonly stallMs: number;
   /** An incomplete transfer older than this is dropped (TRANSFER_EXPIRED). */
   readonly transferExpiryMs: number;
+  /**
+   * An incomplete transfer that received no chunk for this long gives up its slot to a new manifest
+   * when all slots are taken (TRANSFER_ABANDONED): two abandoned pushes must not block updates.
+   */
+  readonly abandonAfterMs: number;
 }
 
 export const UPDATE_LIMIT_DEFAULTS: UpdateLimits = Object.freeze({
@@ -40,6 +45,7 @@ export const UPDATE_LIMIT_DEFAULTS: UpdateLimits = Object.freeze({
   maxActiveTransfers: 2,
   stallMs: 5000,
   transferExpiryMs: 24 * 3600 * 1000,
+  abandonAfterMs: 10 * 60 * 1000,
 });
 
 /** What the lifecycle's install path answers for a staged bundle. */
@@ -189,7 +195,9 @@ export class UpdateReceiver {
     code?: string,
   ): void {
     this.emit({ transferId, status, ...(code === undefined ? {} : { code }) });
-    this.recordDone(transferId, status, code);
+    // Only an outcome ends a transfer: `verified` comes before the install commits, and a restart in
+    // between must hand the staged bundle over again rather than forget it.
+    if (status !== 'verified' && status !== 'received') this.recordDone(transferId, status, code);
   }
 
   /** Resolves when no hand-over to the lifecycle is running. */
@@ -291,9 +299,25 @@ export class UpdateReceiver {
       this.reject(transferId, 'CHUNK_TOO_LARGE', `${manifest.chunkBytes} > ${this.limits.maxChunkBytes}`);
       return;
     }
-    const receiving = [...this.active.values()].filter((t) => t.phase.kind === 'receiving').length;
+    let receiving = [...this.active.values()].filter((t) => t.phase.kind === 'receiving').length;
     if (receiving >= this.limits.maxActiveTransfers) {
-      this.reject(transferId, 'TOO_MANY_TRANSFERS', `${receiving} already in progress`);
+      // A transfer silent for abandonAfterMs gives its slot up (the stalest first).
+      const now = this.now();
+      const stalest = [...this.active.entries()]
+        .filter(([, t]) => t.phase.kind === 'receiving' && now - t.lastChunkAt >= this.limits.abandonAfterMs)
+        .sort((a, b) => a[1].lastChunkAt - b[1].lastChunkAt)[0];
+      if (stalest !== undefined) {
+        this.reject(
+          stalest[0],
+          'TRANSFER_ABANDONED',
+          `no chunk for ${String(now - stalest[1].lastChunkAt)} ms`,
+        );
+        receiving -= 1;
+      }
+    }
+    if (receiving >= this.limits.maxActiveTransfers) {
+      // Not an outcome: the same manifest sent again once a slot is free is received.
+      this.reject(transferId, 'TOO_MANY_TRANSFERS', `${receiving} already in progress`, { final: false });
       return;
     }
     let t: Active;
@@ -301,7 +325,9 @@ export class UpdateReceiver {
       t = this.createStaging(manifest, payload);
     } catch (error) {
       this.staging.removeTransfer(transferId);
-      this.reject(transferId, 'STAGING_FAILED', error instanceof Error ? error.message : undefined);
+      this.reject(transferId, 'STAGING_FAILED', error instanceof Error ? error.message : undefined, {
+        final: false,
+      });
       return;
     }
     this.active.set(transferId, t);
@@ -470,7 +496,12 @@ export class UpdateReceiver {
     });
   }
 
-  private reject(transferId: string, code: TransferRejectCode, detail?: string): void {
+  private reject(
+    transferId: string,
+    code: TransferRejectCode,
+    detail?: string,
+    options: { readonly final: boolean } = { final: true },
+  ): void {
     const t = this.active.get(transferId);
     if (t) {
       this.clearStall(t);
@@ -488,7 +519,7 @@ export class UpdateReceiver {
       code,
       ...(detail === undefined ? {} : { detail: detail.slice(0, 512) }),
     });
-    this.recordDone(transferId, 'rejected', code);
+    if (options.final) this.recordDone(transferId, 'rejected', code);
   }
 
   private askForMissing(transferId: string, t: Active): void {
@@ -570,11 +601,17 @@ export class UpdateReceiver {
         this.handOver(id, t);
         continue;
       }
+      let t: Active;
       try {
-        this.active.set(id, this.reopen(id, manifest, startedAt, now));
+        t = this.reopen(id, manifest, startedAt, now);
       } catch {
         this.staging.removeTransfer(id);
+        continue;
       }
+      this.active.set(id, t);
+      // Every chunk was on disk before the restart (it came between the last chunk and the hash):
+      // finish it now, or it would wait for chunks nobody sends.
+      if (t.receivedCount === manifest.chunkCount) this.finish(id, t);
     }
     for (const [id, t] of this.active) if (t.phase.kind === 'receiving') this.armStall(id, t);
   }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { transferChunkTopic, transferManifestTopic } from '../../../../monitor/mqtt/index.ts';
 import type { TransferScope } from '../../../../monitor/mqtt/index.ts';
 import {
+  UPDATE_LIMIT_DEFAULTS,
   UpdateReceiver,
   buildManifest,
   encodeChunk,
@@ -239,6 +240,43 @@ describe('UpdateReceiver', () => {
     expect(second.statuses.at(-1)).toMatchObject({ status: 'installed' });
   });
 
+  it('hands over again a bundle whose install was interrupted after the lifecycle said verified', async () => {
+    let first: ReturnType<typeof setup> | null = null;
+    first = setup({
+      install: () => {
+        first?.receiver.reportUpdateStatus(TID, 'verified'); // the lifecycle verified it…
+        return new Promise<InstallResult>(() => undefined); // …and the power went before the commit
+      },
+    });
+    await sendManifest(first.receiver, manifestOf(file));
+    for (let i = 0; i < 10; i += 1) await sendChunk(first.receiver, i);
+    await new Promise((r) => setImmediate(r));
+    first.receiver.close();
+    const second = setup({ dir: first.dir });
+    await second.receiver.idle();
+    expect(second.staged[0]?.bytes).toEqual(file);
+    expect(second.statuses.at(-1)).toMatchObject({ status: 'installed' });
+  });
+
+  it('finishes after a restart a transfer whose chunks were all on disk before its hash was checked', async () => {
+    const first = setup();
+    await sendManifest(first.receiver, manifestOf(file));
+    for (let i = 0; i < 9; i += 1) await sendChunk(first.receiver, i);
+    first.receiver.close();
+    // The last chunk written and its bit set, as onChunk does, then the crash before finish().
+    const part = fs.openSync(path.join(first.dir, `${TID}.part`), 'r+');
+    fs.writeSync(part, file.subarray(9000), 0, 1000, 9000);
+    fs.closeSync(part);
+    const bits = fs.openSync(path.join(first.dir, `${TID}.bits`), 'r+');
+    fs.writeSync(bits, new Uint8Array([1]), 0, 1, 9);
+    fs.closeSync(bits);
+    const second = setup({ dir: first.dir });
+    await second.receiver.idle();
+    expect(second.staged[0]?.bytes).toEqual(file);
+    expect(second.statuses.at(-1)).toMatchObject({ status: 'installed' });
+    expect(second.receiver.transfers()).toEqual([]);
+  });
+
   it('asks for missing chunks after a stall, only while online', async () => {
     const h = setup();
     await sendManifest(h.receiver, manifestOf(file));
@@ -294,5 +332,13 @@ describe('UpdateReceiver', () => {
       status: 'rejected',
       code: 'TOO_MANY_TRANSFERS',
     });
+    // Not an outcome: once the first transfer is silent for abandonAfterMs, the same manifest sent
+    // again takes its slot (the abandoned one is rejected TRANSFER_ABANDONED).
+    h.advance(UPDATE_LIMIT_DEFAULTS.abandonAfterMs);
+    await h.receiver.handleMessage(encodeManifest(other), transferManifestTopic(devScope, other.transferId));
+    expect(h.statuses.slice(-2)).toEqual([
+      expect.objectContaining({ transferId: TID, status: 'rejected', code: 'TRANSFER_ABANDONED' }),
+      expect.objectContaining({ transferId: 'b'.repeat(32), status: 'accepted' }),
+    ]);
   });
 });
