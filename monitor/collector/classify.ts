@@ -251,6 +251,37 @@ function enrolledFor(key: EnrolledDeviceKey | undefined, fleet: string, device: 
   }
 }
 
+/**
+ * A COSE_Sign1 of `contentType` by an enrolled device key: verified, its payload parsed, the key
+ * enrolled for the device the payload names (KEY_MISMATCH) and that device the topic's (TOPIC_MISMATCH).
+ */
+function signedByDevice<T>(
+  payload: Uint8Array,
+  here: { fleet: string; device: string },
+  o: {
+    readonly contentType: string;
+    readonly maxBytes: number;
+    readonly ed25519: RecordingEd25519;
+    readonly resolveKey: (kid: string) => EnrolledDeviceKey | undefined;
+    readonly what: string;
+    readonly parse: (bytes: Uint8Array) => T;
+    readonly owner: (value: T) => { readonly fleet: string; readonly device: string };
+  },
+): { value: T; kid: string } {
+  let key: EnrolledDeviceKey | undefined;
+  const v = verifySign1(payload, {
+    resolveKey: (kid) => (key = o.resolveKey(kid)),
+    contentType: o.contentType,
+    maxBytes: o.maxBytes,
+    ed25519: o.ed25519,
+  });
+  const value = o.parse(v.payload);
+  const owner = o.owner(value);
+  enrolledFor(key, owner.fleet, owner.device, v.kid);
+  sameDevice(here, owner, o.what);
+  return { value, kid: v.kid };
+}
+
 /** Time and volume a signed report can honestly claim (checked once its signature is recorded). */
 function plausibleReport(
   r: { readonly startMs: number; readonly endMs: number; readonly windows: StatusCounts },
@@ -310,17 +341,16 @@ export function classifyMessage(topic: string, payload: Uint8Array, ctx: Classif
       return withDeferredSignature(
         device,
         (ed25519, resolveKey) => {
-          let key: EnrolledDeviceKey | undefined;
-          const v = verifySign1(payload, {
-            resolveKey: (kid) => (key = resolveKey(kid)),
+          const { value: checkpoint, kid } = signedByDevice(payload, here, {
             contentType: CHECKPOINT_CONTENT_TYPE,
             maxBytes: Math.min(ctx.maxBytes, SIGNED_MESSAGE_MAX_BYTES),
             ed25519,
+            resolveKey,
+            what: 'a checkpoint',
+            parse: parseCheckpointPayload,
+            owner: (c) => ({ fleet, device: c.device }),
           });
-          const checkpoint = parseCheckpointPayload(v.payload);
-          enrolledFor(key, fleet, checkpoint.device, v.kid);
-          sameDevice(here, { fleet, device: checkpoint.device }, 'a checkpoint');
-          return { kind: 'checkpoint', fleet, device, seq: checkpoint.seq, kid: v.kid, checkpoint };
+          return { kind: 'checkpoint', fleet, device, seq: checkpoint.seq, kid, checkpoint };
         },
         ctx,
       );
@@ -328,18 +358,17 @@ export function classifyMessage(topic: string, payload: Uint8Array, ctx: Classif
       return withDeferredSignature(
         device,
         (ed25519, resolveKey) => {
-          let key: EnrolledDeviceKey | undefined;
           // Only sealed statuses are taken: an unsigned sequence number could fake or hide gaps.
-          const v = verifySign1(payload, {
-            resolveKey: (kid) => (key = resolveKey(kid)),
+          const { value: status, kid } = signedByDevice(payload, here, {
             contentType: UPDATE_STATUS_CONTENT_TYPE,
             maxBytes: ctx.maxBytes,
             ed25519,
+            resolveKey,
+            what: 'an update status',
+            parse: decodeStatusMessage,
+            owner: (st) => st,
           });
-          const status = decodeStatusMessage(v.payload);
-          enrolledFor(key, status.fleet, status.device, v.kid);
-          sameDevice(here, status, 'an update status');
-          return { kind: 'update-status', fleet, device, seq: status.seq, kid: v.kid, status };
+          return { kind: 'update-status', fleet, device, seq: status.seq, kid, status };
         },
         ctx,
       );
@@ -377,17 +406,16 @@ function classifyEvent(
     return withDeferredSignature(
       here.device,
       (ed25519, resolveKey) => {
-        let key: EnrolledDeviceKey | undefined;
-        const v = verifySign1(payload, {
-          resolveKey: (kid) => (key = resolveKey(kid)),
+        const { value: event, kid } = signedByDevice(payload, here, {
           contentType: SAFETY_EVENT_CONTENT_TYPE,
           maxBytes: Math.min(ctx.maxBytes, SIGNED_MESSAGE_MAX_BYTES),
           ed25519,
+          resolveKey,
+          what: 'a safety event',
+          parse: parseSafetyEventPayload,
+          owner: (e) => e,
         });
-        const event = parseSafetyEventPayload(v.payload);
-        enrolledFor(key, event.fleet, event.device, v.kid);
-        sameDevice(here, event, 'a safety event');
-        return { kind: 'safety-event', ...here, seq: event.seq, kid: v.kid, event };
+        return { kind: 'safety-event', ...here, seq: event.seq, kid, event };
       },
       ctx,
     );

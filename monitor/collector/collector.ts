@@ -10,7 +10,7 @@ import { REJECT_CODES } from './classify.ts';
 import { EnrolmentTable, addEnrolment } from './enrolments.ts';
 import { CollectorError } from './errors.ts';
 import { Evaluator, type EvaluationSummary } from './evaluator.ts';
-import { Ingestor, type IngestLogger } from './ingest.ts';
+import { Ingestor, newDeviceRecord, type IngestLogger } from './ingest.ts';
 import { resolveCollectorOptions, type CollectorOptions, type CollectorOptionsInput } from './options.ts';
 import { ProfileCache, parseProfileBytes, sha256Hex } from './profiles.ts';
 import { inlineVerifier, workerVerifier, type SignatureVerifier } from './signatures.ts';
@@ -239,23 +239,7 @@ export class Collector {
     const enrolled = this.enrolments.list();
     for (const e of enrolled) {
       if (!records.has(e.device)) {
-        records.set(e.device, {
-          fleet: e.fleet,
-          device: e.device,
-          online: 'unknown',
-          bdSeq: null,
-          stateAtMs: null,
-          lastSeenMs: null,
-          lastReportMs: null,
-          lastReportEndMs: null,
-          manifestSha256: null,
-          modelLabel: null,
-          cohort: null,
-          firmware: null,
-          runtime: null,
-          reports: 0,
-          sequence: null,
-        });
+        records.set(e.device, newDeviceRecord(e.fleet, e.device));
       }
     }
     return [...records.values()]

@@ -500,23 +500,7 @@ export class Ingestor {
   private device(fleet: string, id: string): MutableDevice {
     let d = this.devices.get(id);
     if (d === undefined) {
-      d = {
-        fleet,
-        device: id,
-        online: 'unknown',
-        bdSeq: null,
-        stateAtMs: null,
-        lastSeenMs: null,
-        lastReportMs: null,
-        lastReportEndMs: null,
-        manifestSha256: null,
-        modelLabel: null,
-        cohort: null,
-        firmware: null,
-        runtime: null,
-        reports: 0,
-        sequence: null,
-      };
+      d = newDeviceRecord(fleet, id);
       this.devices.set(id, d);
     }
     this.dirtyDevices.add(id);
@@ -975,4 +959,25 @@ function isEnvironmental(error: unknown): boolean {
   return (
     typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(code)
   );
+}
+
+/** A device the collector knows of but has heard nothing from yet. */
+export function newDeviceRecord(fleet: string, device: string): DeviceRecord {
+  return {
+    fleet,
+    device,
+    online: 'unknown',
+    bdSeq: null,
+    stateAtMs: null,
+    lastSeenMs: null,
+    lastReportMs: null,
+    lastReportEndMs: null,
+    manifestSha256: null,
+    modelLabel: null,
+    cohort: null,
+    firmware: null,
+    runtime: null,
+    reports: 0,
+    sequence: null,
+  };
 }

@@ -588,20 +588,14 @@ export class SqliteCollectorStore implements CollectorStore {
   }
 
   reports(q: ReportQuery): ReportRow[] {
-    const where = ['start_ms >= ?', 'start_ms < ?'];
-    const args: unknown[] = [q.fromMs, q.toMs];
-    const eq = (col: string, v: string | undefined) => {
-      if (v !== undefined) {
-        where.push(`${col} = ?`);
-        args.push(v);
-      }
-    };
-    eq('manifest_sha', q.manifestSha256);
-    eq('role', q.role);
-    eq('device', q.device);
-    eq('cohort', q.cohort);
-    eq('firmware', q.firmware);
-    eq('site', q.site);
+    const { where, args } = conditions(['start_ms >= ?', 'start_ms < ?'], [q.fromMs, q.toMs], {
+      manifest_sha: q.manifestSha256,
+      role: q.role,
+      device: q.device,
+      cohort: q.cohort,
+      firmware: q.firmware,
+      site: q.site,
+    });
     args.push(q.limit ?? 100_000);
     return (
       this.db
@@ -641,19 +635,11 @@ export class SqliteCollectorStore implements CollectorStore {
   // ---- aggregates ----
 
   rollups(q: RollupQuery): RollupRow[] {
-    const where = ['level = ?', 'bucket_ms >= ?', 'bucket_ms < ?'];
-    const args: unknown[] = [q.level, q.fromMs, q.toMs];
-    const eq = (col: string, v: string | undefined) => {
-      if (v !== undefined) {
-        where.push(`${col} = ?`);
-        args.push(v);
-      }
-    };
-    eq('manifest_sha', q.manifestSha256);
-    eq('role', q.role);
-    eq('cohort', q.cohort);
-    eq('firmware', q.firmware);
-    eq('site', q.site);
+    const { where, args } = conditions(
+      ['level = ?', 'bucket_ms >= ?', 'bucket_ms < ?'],
+      [q.level, q.fromMs, q.toMs],
+      { manifest_sha: q.manifestSha256, role: q.role, cohort: q.cohort, firmware: q.firmware, site: q.site },
+    );
     const rows = this.db
       .prepare(`SELECT * FROM rollups WHERE ${where.join(' AND ')} ORDER BY bucket_ms`)
       .all(...args) as Row[];
@@ -978,4 +964,23 @@ export class SqliteCollectorStore implements CollectorStore {
     if (this.db.open) this.db.close();
     if (this.journalDb?.open === true) this.journalDb.close();
   }
+}
+
+/**
+ * A query's WHERE conditions and their arguments: the fixed ones, then `column = ?` for each filter
+ * given (column names are constants of this file, never input).
+ */
+function conditions(
+  fixed: readonly string[],
+  fixedArgs: readonly unknown[],
+  filters: Readonly<Record<string, string | undefined>>,
+): { where: string[]; args: unknown[] } {
+  const where = [...fixed];
+  const args = [...fixedArgs];
+  for (const [column, value] of Object.entries(filters)) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  return { where, args };
 }
